@@ -1,0 +1,3 @@
+"""autotts: find, verify and run test-time-scaling controllers for reasoning LLMs."""
+
+__version__ = "0.1.0"

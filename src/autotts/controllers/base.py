@@ -1,0 +1,89 @@
+"""The controller interface and the registry of built-in controllers.
+
+A controller holds decision logic only: it receives a session (``autotts.env.Session``), takes
+actions on it, and returns an answer. The session records what it did.
+
+Two kinds:
+
+* *beta-parameterized* (``uses_beta = True``): one knob ``beta`` in [0, 1]; ``schedule(beta)``
+  derives every internal setting from it, and the budget grows with beta;
+* *fixed* baselines take named parameters (``defaults``), e.g. ``sc`` with ``k=64``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+from ..env import Session
+
+
+class ControllerError(ValueError):
+    """A controller that cannot be built as asked (unknown name, bad parameter, ...)."""
+
+
+class Controller:
+    name: ClassVar[str] = ""
+    uses_beta: ClassVar[bool] = False
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, beta: float | None = None, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            known = ", ".join(self.defaults) or "none"
+            raise ControllerError(
+                f"{self.name or type(self).__name__}: unknown parameter(s) {', '.join(unknown)} "
+                f"(known: {known})"
+            )
+        if self.uses_beta:
+            if beta is None:
+                raise ControllerError(f"{self.name}: needs a beta in [0, 1]")
+            self.beta: float | None = min(1.0, max(0.0, float(beta)))
+        elif beta is not None:
+            raise ControllerError(f"{self.name}: takes no beta (use parameters: {self.defaults})")
+        else:
+            self.beta = None
+        settings = {k: type(v)(params[k]) if k in params else v for k, v in self.defaults.items()}
+        if self.uses_beta:
+            settings.update(self.schedule(self.beta))
+        self.settings: dict[str, Any] = settings
+
+    @classmethod
+    def schedule(cls, beta: float) -> dict[str, Any]:
+        """Every internal setting as a function of beta (beta-parameterized controllers)."""
+        return {}
+
+    def solve(self, session: Session) -> str | None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        arg = f"beta={self.beta:g}" if self.beta is not None else repr(self.settings)
+        return f"{type(self).__name__}({arg})"
+
+
+_REGISTRY: dict[str, type[Controller]] = {}
+C = TypeVar("C", bound=type[Controller])
+
+
+def register(cls: C) -> C:
+    """Class decorator: make a controller available by its ``name``."""
+    if not cls.name:
+        raise ControllerError(f"{cls.__name__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered() -> dict[str, type[Controller]]:
+    """Built-in controllers by name."""
+    return dict(_REGISTRY)
+
+
+def get_controller(name: str) -> type[Controller]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ControllerError(
+            f"unknown controller {name!r} (built-in: {', '.join(sorted(_REGISTRY))}; "
+            "or give path/to/file.py:ClassName)"
+        ) from None
+
+

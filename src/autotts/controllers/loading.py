@@ -1,0 +1,107 @@
+"""Turning a controller spec (a registered name or ``path/to/file.py:Class``) into something that
+can solve sessions.
+
+File controllers are loaded as given. Subclasses of :class:`Controller` are built as
+``Class(beta=b, **params)``; other classes (written for the original AutoTTS code, using the
+session's compatibility surface) as ``Class(config={"beta": b}, **params)`` when a beta is given,
+else ``Class(**params)``. Either kind is called through ``solve(session)`` (or ``__call__``).
+
+This module executes the file's code in this process: it is for code the user trusts. Candidates
+written by a proposer go through the discovery sandbox instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from ..env import Session
+from .base import Controller, ControllerError, get_controller
+
+Solve = Callable[[Session], Any]
+
+
+@dataclass(frozen=True)
+class ControllerSpec:
+    """What to build: a registered name or ``file.py:Class``, named params, and a beta."""
+
+    spec: str
+    params: dict[str, Any] = field(default_factory=dict)
+    beta: float | None = None
+
+    @property
+    def is_file(self) -> bool:
+        return ":" in self.spec and self.spec.rsplit(":", 1)[0].endswith(".py")
+
+    def with_beta(self, beta: float | None) -> ControllerSpec:
+        return ControllerSpec(self.spec, dict(self.params), beta)
+
+
+@cache
+def _load_file_class(path: str, class_name: str) -> type:
+    if not os.path.isfile(path):
+        raise ControllerError(f"controller file not found: {path}")
+    module_name = f"autotts_user_{abs(hash(path)):x}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ControllerError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up here
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)  # original method.py files import their siblings
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise ControllerError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except Exception as e:
+        raise ControllerError(f"{path}: importing failed: {type(e).__name__}: {e}") from None
+    finally:
+        sys.path.remove(folder)
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        found = sorted(n for n, v in vars(module).items() if isinstance(v, type) and not
+                       n.startswith("_") and v.__module__ == module_name)
+        raise ControllerError(
+            f"{path}: no class {class_name!r} (classes defined there: {', '.join(found) or 'none'})"
+        )
+    return cls
+
+
+def controller_class(spec: str) -> type:
+    """The class a spec names (imports a file controller)."""
+    if ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
+        path, class_name = spec.rsplit(":", 1)
+        return _load_file_class(os.path.abspath(path), class_name)
+    return get_controller(spec)
+
+
+def uses_beta(spec: str) -> bool | None:
+    """True/False for autotts controllers, None when unknown (original-style classes)."""
+    cls = controller_class(spec)
+    return cls.uses_beta if issubclass(cls, Controller) else None
+
+
+def make_solver(cs: ControllerSpec) -> Solve:
+    """Build a fresh controller and return its solve function."""
+    cls = controller_class(cs.spec)
+    try:
+        if issubclass(cls, Controller):
+            obj: Any = cls(beta=cs.beta, **cs.params)
+        elif cs.beta is not None:
+            obj = cls(config={"beta": cs.beta}, **cs.params)
+        else:
+            obj = cls(**cs.params)
+    except ControllerError:
+        raise
+    except Exception as e:
+        raise ControllerError(f"{cs.spec}: constructing failed: {type(e).__name__}: {e}") from None
+    solve = getattr(obj, "solve", None) or (obj if callable(obj) else None)
+    if solve is None:
+        raise ControllerError(f"{cs.spec}: the class has no solve(session) method")
+    return solve  # type: ignore[no-any-return]
+

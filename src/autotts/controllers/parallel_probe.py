@@ -1,0 +1,64 @@
+"""Parallel-Probe (arXiv 2602.03845): many chains in lockstep, prune the off-majority ones,
+stop once the majority of latest answers has been stable for T steps (ALGORITHMS.md)."""
+
+from __future__ import annotations
+
+from ..env import Session
+from .base import Controller, register
+from .voting import vote
+
+
+@register
+class ParallelProbe(Controller):
+    name = "parallel_probe"
+    defaults = {
+        "chains": 64,
+        "T": 14,
+        "prune_patience": 8,
+        "warm_up": 10,
+        "burst": 1,
+        "max_steps": 100,
+    }
+
+    def solve(self, session: Session) -> str | None:
+        s = self.settings
+        patience, warm_up, burst, stable_needed = s["prune_patience"], s["warm_up"], s["burst"], s["T"]
+        latest: list[str] = []
+        finished: list[bool] = []
+        for _ in range(min(s["chains"], session.n_available)):
+            i = session.branch()
+            latest.append(session.probe(i))
+            finished.append(session.is_finished(i))
+        n = len(latest)
+        pruned = [False] * n
+        off_track = [0] * n
+        prev_winner: str | None = None
+        stable = 0
+        for step in range(s["max_steps"]):
+            for i in range(n):
+                if not (pruned[i] or finished[i]):
+                    latest[i], finished[i] = session.step(i, burst)
+            active = [i for i in range(n) if not pruned[i]]
+            if not active:
+                break
+            winner = vote(latest[i] for i in active)
+            if step >= warm_up and len(active) > 1:
+                running = [i for i in active if not finished[i]]
+                for i in running:
+                    off_track[i] = off_track[i] + 1 if latest[i] != winner else 0
+                dropped = [i for i in running if off_track[i] >= patience]
+                if dropped:
+                    for i in dropped:
+                        pruned[i] = True
+                        session.prune(i)
+                    active = [i for i in active if not pruned[i]]
+                    if not active:
+                        break
+                    winner = vote(latest[i] for i in active)
+            stable = stable + 1 if winner == prev_winner else 0
+            prev_winner = winner
+            if stable >= stable_needed:
+                return winner
+            if all(pruned[i] or finished[i] for i in range(n)):
+                break
+        return prev_winner

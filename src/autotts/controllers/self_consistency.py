@@ -1,0 +1,57 @@
+"""Full-read baselines: self-consistency and its adaptive variants (ALGORITHMS.md)."""
+
+from __future__ import annotations
+
+from ..env import Session
+from .base import Controller, register
+from .voting import beta_confidence, leader, vote
+
+
+@register
+class SelfConsistency(Controller):
+    """SC@k: read k full chains, return the majority answer."""
+
+    name = "sc"
+    defaults = {"k": 64}
+
+    def solve(self, session: Session) -> str | None:
+        return vote(session.read(self.settings["k"]))
+
+
+@register
+class AdaptiveConsistency(Controller):
+    """ASC: read chains one at a time; stop once the Beta confidence of the leader exceeds the
+    threshold (strictly)."""
+
+    name = "asc"
+    defaults = {"max_samples": 64, "threshold": 0.95}
+
+    def solve(self, session: Session) -> str | None:
+        threshold = self.settings["threshold"]
+        counts: dict[str, int] = {}
+        for n in range(1, self.settings["max_samples"] + 1):
+            a = session.read(1)[0]
+            counts[a] = counts.get(a, 0) + 1
+            if n >= 2:
+                winner, top1, top2 = leader(counts)
+                if beta_confidence(top1, top2) > threshold:
+                    return winner
+        return leader(counts)[0]
+
+
+@register
+class EarlyStoppingConsistency(Controller):
+    """ESC: read windows of chains; stop at the first window whose answers all agree."""
+
+    name = "esc"
+    defaults = {"max_samples": 64, "window": 8}
+
+    def solve(self, session: Session) -> str | None:
+        window = self.settings["window"]
+        pool: list[str] = []
+        for _ in range(self.settings["max_samples"] // window):
+            answers = session.read(window)
+            pool += answers
+            if len(set(answers)) == 1:
+                return answers[0]
+        return vote(pool)

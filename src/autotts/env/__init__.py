@@ -1,0 +1,23 @@
+"""The replay session (one question × one replicate chain order) and its actions."""
+
+from .session import (
+    ACTION_NAMES,
+    Action,
+    BudgetExceeded,
+    EpisodeOver,
+    InvalidAction,
+    NoChainsLeft,
+    Session,
+    SessionError,
+)
+
+__all__ = [
+    "ACTION_NAMES",
+    "Action",
+    "BudgetExceeded",
+    "EpisodeOver",
+    "InvalidAction",
+    "NoChainsLeft",
+    "Session",
+    "SessionError",
+]

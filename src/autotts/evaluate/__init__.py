@@ -1,0 +1,20 @@
+"""Evaluating controllers on replay environments: protocols, episodes, sweeps, statistics."""
+
+from .protocol import PROTOCOLS, Protocol
+from .runner import ChunkResult, EpisodeError, RunSettings, new_session, play, run_chunk
+from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
+
+__all__ = [
+    "PROTOCOLS",
+    "ChunkResult",
+    "EpisodeError",
+    "EvalResult",
+    "Protocol",
+    "RunSettings",
+    "bootstrap_ci",
+    "evaluate",
+    "new_session",
+    "parse_betas",
+    "play",
+    "run_chunk",
+]

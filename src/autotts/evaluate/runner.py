@@ -1,0 +1,160 @@
+"""Running controllers over replay environments: episodes, chunks, workers.
+
+The unit of work is a *chunk*: one (environment, beta) pair × a range of questions × every
+replicate. Chunks are independent and a fresh controller is built per episode, so the numbers do
+not depend on how chunks are spread over worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from ..controllers import ControllerSpec, make_solver, vote
+from ..data import Environment
+from ..env import BudgetExceeded, Session
+from .protocol import Protocol
+
+
+@dataclass(frozen=True)
+class EpisodeError:
+    question: int
+    replicate: int
+    error: str
+
+    def __str__(self) -> str:
+        return f"question {self.question}, replicate {self.replicate}: {self.error}"
+
+
+@dataclass
+class ChunkResult:
+    """Sums over the replicates of each question in the chunk."""
+
+    questions: list[int]
+    correct: list[int]  # episodes answered correctly, per question
+    cost: list[float]  # summed cost (tokens + kappa_probe * probes), per question
+    sequential: list[int]  # summed sequential tokens, per question
+    errors: list[EpisodeError] = field(default_factory=list)
+    truncated: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    protocol: Protocol = Protocol()
+    kappa_probe: float = 0.0
+    budget: float | None = None
+
+
+def new_session(
+    env: Environment, question: int, order: Sequence[int], rs: RunSettings
+) -> Session:
+    q = env.questions[question]
+    return Session(
+        q.probes,
+        q.tokens,
+        q.finals,
+        order,
+        env.interval,
+        kappa_probe=rs.kappa_probe,
+        budget=rs.budget,
+    )
+
+
+def play(
+    session: Session, solve: Callable[[Session], object]
+) -> tuple[str | None, str | None, bool]:
+    """Run one episode to its end; returns (answer, error, truncated). A budget overrun is a
+    truncation: the answer is then the vote of the answers revealed so far."""
+    error = None
+    truncated = False
+    try:
+        answer = solve(session)
+    except BudgetExceeded:
+        truncated = True
+        answer = vote(a for a in map(session.last_revealed, range(session.n_open)) if a is not None)
+    except Exception as e:  # the controller's failure is a result, not a crash of the sweep
+        answer, error = None, f"{type(e).__name__}: {e}"
+    else:
+        if answer is None:
+            answer = session.answered
+        elif type(answer) is not str:
+            answer, error = None, f"returned {type(answer).__name__} {answer!r:.60}, not a str"
+    if session.answered is None:
+        session.answer(answer)
+    return answer, error, truncated
+
+
+def run_chunk(
+    env: Environment, cs: ControllerSpec, questions: Sequence[int], rs: RunSettings
+) -> ChunkResult:
+    start = time.perf_counter()
+    out = ChunkResult(list(questions), [], [], [])
+    interval, kappa, budget = env.interval, rs.kappa_probe, rs.budget
+    for qi in questions:
+        q = env.questions[qi]
+        probes, tokens, finals, gold = q.probes, q.tokens, q.finals, q.gold
+        correct = sequential = 0
+        cost = 0.0
+        for r, order in enumerate(rs.protocol.orders(qi, q.n_chains)):
+            s = Session(probes, tokens, finals, order, interval, kappa_probe=kappa, budget=budget)
+            answer, error, truncated = play(s, make_solver(cs))
+            if error is not None:
+                out.errors.append(EpisodeError(qi, r, error))
+            elif answer == gold:
+                correct += 1
+            cost += s.cost
+            sequential += s.sequential_tokens
+            out.truncated += truncated
+        out.correct.append(correct)
+        out.cost.append(cost)
+        out.sequential.append(sequential)
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+# ------------------------------------------------------------------------------ workers
+# Worker processes are forked after these are set, so environments and controller classes
+# (including ones loaded from user files) are inherited rather than pickled.
+_ENVS: Sequence[Environment] = ()
+
+
+def _run_task(task: tuple[int, ControllerSpec, tuple[int, ...], RunSettings]) -> ChunkResult:
+    env_index, cs, questions, rs = task
+    return run_chunk(_ENVS[env_index], cs, questions, rs)
+
+
+Task = tuple[int, ControllerSpec, tuple[int, ...], RunSettings]
+
+
+def run_tasks(
+    envs: Sequence[Environment],
+    tasks: Sequence[Task],
+    workers: int = 1,
+    on_done: Callable[[int, ChunkResult], None] | None = None,
+) -> list[ChunkResult]:
+    """Run tasks (env index, spec, questions, settings); results in task order."""
+    global _ENVS
+    results: list[ChunkResult | None] = [None] * len(tasks)
+    if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for n, (ei, cs, qs, rs) in enumerate(tasks):
+            results[n] = run_chunk(envs[ei], cs, qs, rs)
+            if on_done:
+                on_done(n, results[n])  # type: ignore[arg-type]
+        return results  # type: ignore[return-value]
+    _ENVS = envs
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_task, t): n for n, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                n = futures[fut]
+                results[n] = fut.result()
+                if on_done:
+                    on_done(n, results[n])  # type: ignore[arg-type]
+    finally:
+        _ENVS = ()
+    return results  # type: ignore[return-value]

@@ -1,0 +1,175 @@
+"""Evaluating a controller over environments × betas, and the result records."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..controllers import ControllerSpec, make_solver
+from ..data import Environment
+from .protocol import Protocol
+from .runner import ChunkResult, EpisodeError, RunSettings, Task, run_tasks
+
+BOOTSTRAP_RESAMPLES = 2000
+MAX_REPORTED_ERRORS = 5
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """One controller at one beta on one environment; rebuildable from its spec fields."""
+
+    env: str
+    model: str
+    dataset: str
+    controller: str
+    beta: float | None
+    params: dict[str, Any]
+    protocol: str
+    replicates: int
+    seed: int
+    match: str
+    kappa_probe: float
+    accuracy: float  # percent
+    accuracy_ci95: tuple[float, float]
+    avg_total_tokens: float
+    avg_sequential_tokens: float
+    episodes: int
+    seconds: float
+    per_question_accuracy: tuple[float, ...] = field(repr=False, default=())
+    errors: int = 0
+    error_examples: tuple[str, ...] = ()
+    truncated: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["accuracy_ci95"] = list(self.accuracy_ci95)
+        d["per_question_accuracy"] = list(self.per_question_accuracy)
+        d["error_examples"] = list(self.error_examples)
+        return d
+
+
+def parse_betas(text: str) -> list[float]:
+    """``0.5`` → [0.5]; ``0:1:0.1`` → [0.0, 0.1, ..., 1.0] (inclusive); ``0,0.5,1`` → a list."""
+    text = text.strip()
+    try:
+        if ":" in text:
+            parts = [float(p) for p in text.split(":")]
+            if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0]:
+                raise ValueError
+            start, stop, step = parts
+            n = int(math.floor((stop - start) / step + 1e-9)) + 1
+            betas = [round(start + k * step, 10) for k in range(n)]
+        else:
+            betas = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"bad beta {text!r}: give a number, a comma list, or START:STOP:STEP"
+        ) from None
+    for b in betas:
+        if not 0.0 <= b <= 1.0:
+            raise ValueError(f"beta {b:g} is outside [0, 1]")
+    return betas
+
+
+def bootstrap_ci(per_question: Sequence[float], seed: int = 0) -> tuple[float, float]:
+    """95 % percentile bootstrap over questions of the mean per-question accuracy (percent).
+    Questions are the unit that varies between benchmarks; replicates only reorder chains."""
+    n = len(per_question)
+    if n == 0:
+        return (math.nan, math.nan)
+    rng = random.Random(seed)
+    values = list(per_question)
+    means = sorted(
+        sum(values[int(rng.random() * n)] for _ in range(n)) / n for _ in range(BOOTSTRAP_RESAMPLES)
+    )
+    lo = means[int(0.025 * BOOTSTRAP_RESAMPLES)]
+    hi = means[int(0.975 * BOOTSTRAP_RESAMPLES) - 1]
+    return (round(100 * lo, 4), round(100 * hi, 4))
+
+
+def _merge(
+    env: Environment, cs: ControllerSpec, rs: RunSettings, match: str, chunks: list[ChunkResult]
+) -> EvalResult:
+    reps = rs.protocol.replicates
+    per_q: list[float] = []
+    cost = sequential = 0.0
+    errors: list[EpisodeError] = []
+    seconds = 0.0
+    truncated = 0
+    for c in chunks:
+        per_q += [k / reps for k in c.correct]
+        cost += sum(c.cost)
+        sequential += sum(c.sequential)
+        errors += c.errors
+        seconds += c.seconds
+        truncated += c.truncated
+    episodes = len(per_q) * reps
+    return EvalResult(
+        env=env.path or env.name,
+        model=env.meta.model,
+        dataset=env.meta.dataset,
+        controller=cs.spec,
+        beta=cs.beta,
+        params=dict(cs.params),
+        protocol=rs.protocol.name,
+        replicates=reps,
+        seed=rs.protocol.seed,
+        match=match,
+        kappa_probe=rs.kappa_probe,
+        accuracy=round(100 * sum(per_q) / len(per_q), 6),
+        accuracy_ci95=bootstrap_ci(per_q),
+        avg_total_tokens=round(cost / episodes, 6),
+        avg_sequential_tokens=round(sequential / episodes, 6),
+        episodes=episodes,
+        seconds=round(seconds, 4),
+        per_question_accuracy=tuple(per_q),
+        errors=len(errors),
+        error_examples=tuple(str(e) for e in errors[:MAX_REPORTED_ERRORS]),
+        truncated=truncated,
+    )
+
+
+def evaluate(
+    envs: Sequence[Environment],
+    controller: ControllerSpec,
+    betas: Sequence[float | None] = (None,),
+    *,
+    protocol: Protocol | None = None,
+    match: str = "exact",
+    kappa_probe: float = 0.0,
+    budget: float | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[EvalResult]:
+    """Evaluate ``controller`` at each beta on each environment (already matched with
+    ``apply_matching``; ``match`` is recorded). Results are ordered env-major, then beta.
+    ``progress`` is called with the number of episodes each finished chunk covered."""
+    rs = RunSettings(protocol or Protocol(), kappa_probe, budget)
+    specs = [controller.with_beta(b) for b in betas]
+    for cs in specs:
+        make_solver(cs)  # fail once, up front, on a controller that cannot be built
+    per_task = max(1, min(len(e) for e in envs) // (3 * workers)) if workers > 1 else 1 << 30
+    tasks: list[Task] = []
+    owner: list[tuple[int, int]] = []
+    for ei, env in enumerate(envs):
+        for si, cs in enumerate(specs):
+            for q0 in range(0, len(env), per_task):
+                tasks.append((ei, cs, tuple(range(q0, min(len(env), q0 + per_task))), rs))
+                owner.append((ei, si))
+
+    def done(n: int, chunk: ChunkResult) -> None:
+        if progress:
+            progress(len(chunk.questions) * rs.protocol.replicates)
+
+    chunks = run_tasks(envs, tasks, workers, done)
+    grouped: dict[tuple[int, int], list[ChunkResult]] = {}
+    for key, chunk in zip(owner, chunks, strict=True):
+        grouped.setdefault(key, []).append(chunk)
+    return [
+        _merge(envs[ei], specs[si], rs, match, grouped[(ei, si)])
+        for ei in range(len(envs))
+        for si in range(len(specs))
+    ]
