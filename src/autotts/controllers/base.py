@@ -37,14 +37,16 @@ class Controller:
         if self.uses_beta:
             if beta is None:
                 raise ControllerError(f"{self.name}: needs a beta in [0, 1]")
-            self.beta: float | None = min(1.0, max(0.0, float(beta)))
+            b = min(1.0, max(0.0, float(beta)))
         elif beta is not None:
             raise ControllerError(f"{self.name}: takes no beta (use parameters: {self.defaults})")
-        else:
-            self.beta = None
-        settings = {k: type(v)(params[k]) if k in params else v for k, v in self.defaults.items()}
+        self.beta: float | None = b if self.uses_beta else None
+        settings = {
+            k: _coerce(self, k, v, params[k]) if k in params else v
+            for k, v in self.defaults.items()
+        }
         if self.uses_beta:
-            settings.update(self.schedule(self.beta))
+            settings.update(self.schedule(b))
         self.settings: dict[str, Any] = settings
 
     @classmethod
@@ -58,6 +60,24 @@ class Controller:
     def __repr__(self) -> str:
         arg = f"beta={self.beta:g}" if self.beta is not None else repr(self.settings)
         return f"{type(self).__name__}({arg})"
+
+
+def _coerce(ctrl: Controller, name: str, default: Any, value: Any) -> Any:
+    """``value`` as the type of the parameter's default; refuses lossy conversions."""
+    kind = type(default)
+    ok = (
+        (kind is bool and type(value) is bool)
+        or (kind is int and type(value) is int)
+        or (kind is int and type(value) is float and value.is_integer())
+        or (kind is float and type(value) in (int, float))
+        or (kind is str and type(value) is str)
+    )
+    if not ok:
+        raise ControllerError(
+            f"{ctrl.name or type(ctrl).__name__}: parameter {name}={value!r} must be "
+            f"{'an integer' if kind is int else 'a ' + kind.__name__}"
+        )
+    return kind(value)
 
 
 _REGISTRY: dict[str, type[Controller]] = {}
@@ -85,5 +105,3 @@ def get_controller(name: str) -> type[Controller]:
             f"unknown controller {name!r} (built-in: {', '.join(sorted(_REGISTRY))}; "
             "or give path/to/file.py:ClassName)"
         ) from None
-
-

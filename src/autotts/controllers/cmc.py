@@ -41,11 +41,14 @@ class ConfidenceMomentum(Controller):
         s = self.settings
         warm_up, patience, window = s["warm_up"], s["abandon_patience"], s["window"]
         alpha, threshold = s["alpha"], s["conf_threshold"]
+        burst_aligned = s["burst_aligned"]
+        step_chain = session.step
         max_chains = min(s["max_chains"], session.n_available)
 
         latest: list[str] = []
         depth: list[int] = []  # advances received after opening
         disagree: list[int] = []
+        done: list[bool] = []  # finished
         live: list[int] = []  # chains neither finished nor abandoned, in opening order
         pool: dict[str, int] = {}  # completed answers: counts in first-completed order
         n_pool = 0
@@ -57,7 +60,8 @@ class ConfidenceMomentum(Controller):
                 latest.append(session.probe(i))
                 depth.append(0)
                 disagree.append(0)
-                if session.is_finished(i):
+                done.append(session.is_finished(i))
+                if done[i]:
                     pool[latest[i]] = pool.get(latest[i], 0) + 1
                     n_pool += 1
                 else:
@@ -87,23 +91,29 @@ class ConfidenceMomentum(Controller):
                     live = [i for i in live if i not in gone]
             # (d) depth: deepest chains first; chains agreeing with the majority get a burst
             aligned = winner if warm else None
-            for i in sorted(live, key=lambda i: -depth[i]):
-                burst = s["burst_aligned"] if aligned is not None and latest[i] == aligned else 1
-                answer, finished = session.step(i, burst)
+            finished_any = False
+            for i in sorted(live, key=depth.__getitem__, reverse=True):  # stable: ties by opening
+                burst = burst_aligned if aligned is not None and latest[i] == aligned else 1
+                answer, finished = step_chain(i, burst)
                 latest[i] = answer
                 depth[i] += burst
                 if finished:
                     pool[answer] = pool.get(answer, 0) + 1
                     n_pool += 1
-            live = [i for i in live if not session.is_finished(i)]
+                    done[i] = finished_any = True
+            if finished_any:
+                live = [i for i in live if not done[i]]
             # (e) refresh the confidence after this round of depth
             winner, top1, top2 = leader(pool)
             ema = (1 - alpha) * ema + alpha * beta_confidence(top1, top2)
             ema_window[-1] = ema
             delta = ema_window[-1] - ema_window[0] if len(ema_window) >= 2 else 0.0
             # (f) stop gate
-            if warm and n_pool >= s["min_complete"] and ema >= threshold and (
-                delta >= -s["delta_slack"]
+            if (
+                warm
+                and n_pool >= s["min_complete"]
+                and ema >= threshold
+                and (delta >= -s["delta_slack"])
             ):
                 return winner
             # (g) nothing left to advance

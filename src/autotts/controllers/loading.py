@@ -12,12 +12,14 @@ written by a proposer go through the discovery sandbox instead.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from types import ModuleType
 from typing import Any
 
 from ..env import Session
@@ -43,36 +45,47 @@ class ControllerSpec:
 
 
 @cache
-def _load_file_class(path: str, class_name: str) -> type:
+def _load_module(path: str) -> ModuleType:
+    """Import a controller file once per process (its classes share its module globals)."""
     if not os.path.isfile(path):
         raise ControllerError(f"controller file not found: {path}")
-    module_name = f"autotts_user_{abs(hash(path)):x}"
+    module_name = f"autotts_user_{hashlib.sha256(path.encode()).hexdigest()[:16]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ControllerError(f"{path}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look modules up here
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(path)
     sys.path.insert(0, folder)  # original method.py files import their siblings
     try:
         spec.loader.exec_module(module)
     except SyntaxError as e:
+        del sys.modules[module_name]
         raise ControllerError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
     except Exception as e:
+        del sys.modules[module_name]
         raise ControllerError(f"{path}: importing failed: {type(e).__name__}: {e}") from None
     finally:
         sys.path.remove(folder)
+    return module
+
+
+def _load_file_class(path: str, class_name: str) -> type:
+    module = _load_module(path)
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type):
-        found = sorted(n for n, v in vars(module).items() if isinstance(v, type) and not
-                       n.startswith("_") and v.__module__ == module_name)
+        found = sorted(
+            n
+            for n, v in vars(module).items()
+            if isinstance(v, type) and not n.startswith("_") and v.__module__ == module.__name__
+        )
         raise ControllerError(
             f"{path}: no class {class_name!r} (classes defined there: {', '.join(found) or 'none'})"
         )
     return cls
 
 
-def controller_class(spec: str) -> type:
+def controller_class(spec: str) -> Any:
     """The class a spec names (imports a file controller)."""
     if ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
         path, class_name = spec.rsplit(":", 1)
@@ -103,5 +116,4 @@ def make_solver(cs: ControllerSpec) -> Solve:
     solve = getattr(obj, "solve", None) or (obj if callable(obj) else None)
     if solve is None:
         raise ControllerError(f"{cs.spec}: the class has no solve(session) method")
-    return solve  # type: ignore[no-any-return]
-
+    return solve

@@ -3,6 +3,8 @@ stop once the majority of latest answers has been stable for T steps (ALGORITHMS
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from ..env import Session
 from .base import Controller, register
 from .voting import vote
@@ -11,7 +13,7 @@ from .voting import vote
 @register
 class ParallelProbe(Controller):
     name = "parallel_probe"
-    defaults = {
+    defaults: ClassVar[dict[str, Any]] = {
         "chains": 64,
         "T": 14,
         "prune_patience": 8,
@@ -22,7 +24,12 @@ class ParallelProbe(Controller):
 
     def solve(self, session: Session) -> str | None:
         s = self.settings
-        patience, warm_up, burst, stable_needed = s["prune_patience"], s["warm_up"], s["burst"], s["T"]
+        patience, warm_up, burst, stable_needed = (
+            s["prune_patience"],
+            s["warm_up"],
+            s["burst"],
+            s["T"],
+        )
         latest: list[str] = []
         finished: list[bool] = []
         for _ in range(min(s["chains"], session.n_available)):

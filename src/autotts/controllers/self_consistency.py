@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from ..env import Session
 from .base import Controller, register
 from .voting import beta_confidence, leader, vote
@@ -9,13 +11,13 @@ from .voting import beta_confidence, leader, vote
 
 @register
 class SelfConsistency(Controller):
-    """SC@k: read k full chains, return the majority answer."""
+    """SC@k: read k full chains (every chain if there are fewer), return the majority answer."""
 
     name = "sc"
-    defaults = {"k": 64}
+    defaults: ClassVar[dict[str, Any]] = {"k": 64}
 
     def solve(self, session: Session) -> str | None:
-        return vote(session.read(self.settings["k"]))
+        return vote(session.read(min(self.settings["k"], session.n_available)))
 
 
 @register
@@ -24,12 +26,12 @@ class AdaptiveConsistency(Controller):
     threshold (strictly)."""
 
     name = "asc"
-    defaults = {"max_samples": 64, "threshold": 0.95}
+    defaults: ClassVar[dict[str, Any]] = {"max_samples": 64, "threshold": 0.95}
 
     def solve(self, session: Session) -> str | None:
         threshold = self.settings["threshold"]
         counts: dict[str, int] = {}
-        for n in range(1, self.settings["max_samples"] + 1):
+        for n in range(1, min(self.settings["max_samples"], session.n_available) + 1):
             a = session.read(1)[0]
             counts[a] = counts.get(a, 0) + 1
             if n >= 2:
@@ -44,12 +46,12 @@ class EarlyStoppingConsistency(Controller):
     """ESC: read windows of chains; stop at the first window whose answers all agree."""
 
     name = "esc"
-    defaults = {"max_samples": 64, "window": 8}
+    defaults: ClassVar[dict[str, Any]] = {"max_samples": 64, "window": 8}
 
     def solve(self, session: Session) -> str | None:
         window = self.settings["window"]
         pool: list[str] = []
-        for _ in range(self.settings["max_samples"] // window):
+        for _ in range(min(self.settings["max_samples"], session.n_available) // window):
             answers = session.read(window)
             pool += answers
             if len(set(answers)) == 1:

@@ -6,16 +6,14 @@ reference implementations do and what makes replay numbers reproducible.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from math import comb
 
 
 def vote(answers: Iterable[str]) -> str | None:
     """The most frequent answer (first seen among equals); None when there are no answers."""
-    counts: dict[str, int] = {}
-    for a in answers:
-        counts[a] = counts.get(a, 0) + 1
-    return leader(counts)[0]
+    return leader(Counter(answers))[0]  # Counter keeps first-seen order
 
 
 def leader(counts: dict[str, int]) -> tuple[str | None, int, int]:

@@ -1,8 +1,9 @@
 """Replay environment files: loading, validation, metadata, matching, synthesis."""
 
-from .io import EnvFormatError, content_hash, load_env, write_env
+from .io import EnvFormatError, content_hash, import_released, load_env, write_env
 from .matching import MATCH_MODES, apply_matching, normalize_answer
-from .model import ERR, EnvMeta, Environment, Question, QuestionArrays
+from .model import ERR, Environment, EnvMeta, Question, QuestionArrays
+from .synth import synthesize
 
 __all__ = [
     "ERR",
@@ -14,7 +15,9 @@ __all__ = [
     "QuestionArrays",
     "apply_matching",
     "content_hash",
+    "import_released",
     "load_env",
     "normalize_answer",
+    "synthesize",
     "write_env",
 ]

@@ -24,10 +24,21 @@ _NUMBER = re.compile(r"^[+-]?(\d+)(?:\.0*)?$")
 
 def normalize_answer(answer: str) -> str:
     """Canonical form of an answer (idempotent): whitespace, ``$``, spacing commands,
-    ``\\left``/``\\right``, one ``\\boxed{}``/``\\text{}`` wrapper, ``\\dfrac``/``\\tfrac``,
+    ``\\left``/``\\right``, ``\\boxed{}``/``\\text{}`` wrappers, ``\\dfrac``/``\\tfrac``,
     a trailing period or degree sign and leading zeros / ``.0`` on integers are ignored."""
     if answer == ERR:
         return ERR
+    # one pass can expose more to strip ("\\boxed{70}." loses the period, then the box), so
+    # repeat to a fixed point; every pass that changes the string shortens it, so this ends
+    s = answer
+    while True:
+        t = _normalize_once(s)
+        if t == s:
+            return s
+        s = t
+
+
+def _normalize_once(answer: str) -> str:
     s = _DROP.sub("", answer)
     while True:
         m = _WRAPPERS.match(s)
@@ -50,6 +61,8 @@ def apply_matching(env: Environment, mode: str) -> Environment:
     if mode != "normalized":
         raise ValueError(f"unknown answer matching {mode!r} (choose from {', '.join(MATCH_MODES)})")
     interned: dict[str, str] = {}
-    canon = {a: interned.setdefault(c, c) for a in env.answer_strings() for c in [normalize_answer(a)]}
+    canon = {
+        a: interned.setdefault(c, c) for a in env.answer_strings() for c in [normalize_answer(a)]
+    }
     questions = tuple(q.remapped(canon) for q in env.questions)
     return Environment(meta=env.meta, questions=questions, path=env.path)

@@ -9,6 +9,7 @@ from .session import (
     NoChainsLeft,
     Session,
     SessionError,
+    full_read_records,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "NoChainsLeft",
     "Session",
     "SessionError",
+    "full_read_records",
 ]

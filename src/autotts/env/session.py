@@ -23,10 +23,32 @@ the actions read (the discovery sandbox forbids reaching into private attributes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 BRANCH, CONTINUE, PROBE, PRUNE, READ, ANSWER = range(6)
 ACTION_NAMES = ("BRANCH", "CONTINUE", "PROBE", "PRUNE", "READ", "ANSWER")
+_STEP = 6  # internal log code: a CONTINUE immediately followed by a PROBE (one log entry)
+_READS = 7  # internal log code: (_READS, first chain, count) = that many READ actions
+
+# A chain record is a small list (faster to index than attributes on an object):
+_POS, _CHARGED, _STATE, _PROBES, _TOTAL, _FINAL, _SEEN = range(7)
+_RUNNING, _FINISHED, _PRUNED = 0, 1, 2
+_charged_of = itemgetter(_CHARGED)
+_final_of = itemgetter(_FINAL)
+
+ReadRecords = Sequence[tuple[Any, ...]]
+Record = Any  # a chain record: a list, or a shared tuple for chains read whole
+
+
+def full_read_records(
+    probes: Sequence[Sequence[str]], tokens: Sequence[int], finals: Sequence[str]
+) -> ReadRecords:
+    """Immutable records of chains read whole, one per chain in released order. Sessions of the
+    same question can share them (pass ``read_records=``): a full read then costs one lookup."""
+    return [
+        (len(p), t, _FINISHED, p, t, f, f) for p, t, f in zip(probes, tokens, finals, strict=True)
+    ]
 
 
 class SessionError(Exception):
@@ -63,21 +85,13 @@ class Session:
 
     __slots__ = (
         "_answer",
-        "_charged",
-        "_done",
-        "_fin",
+        "_c",
         "_finals",
         "_log",
-        "_next",
         "_order",
-        "_p",
-        "_pos",
         "_probes",
-        "_pruned",
-        "_seen",
-        "_spent",
+        "_reads",
         "_tokens",
-        "_tot",
         "budget",
         "interval",
         "kappa_probe",
@@ -95,23 +109,16 @@ class Session:
         *,
         kappa_probe: float = 0.0,
         budget: float | None = None,
+        read_records: ReadRecords | None = None,
     ) -> None:
         self._probes, self._tokens, self._finals, self._order = probes, tokens, finals, order
+        self._reads = read_records
         self.interval = interval
         self.kappa_probe = kappa_probe
         self.budget = budget
         self.n_available = len(order)  # chains the question has
         self.n_probes = 0  # PROBE actions so far
-        self._next = 0
-        self._spent = 0  # tokens generated so far
-        self._p: list[Sequence[str]] = []  # per opened chain: its probe answers
-        self._tot: list[int] = []  # its full length
-        self._fin: list[str] = []  # its final answer
-        self._pos: list[int] = []  # probe points consumed
-        self._charged: list[int] = []  # tokens charged to it
-        self._done: list[bool] = []  # finished
-        self._pruned: list[bool] = []
-        self._seen: list[str | None] = []  # the last answer revealed to the controller
+        self._c: list[Record] = []  # chain records, in opening order
         self._log: list[tuple[int, int, int]] = []
         self._answer: str | None = None
 
@@ -120,120 +127,122 @@ class Session:
         """Open the next chain and advance it one interval; returns its index."""
         if self._answer is not None:
             raise EpisodeOver("the episode has already answered")
-        k = self._next
+        k = len(self._c)
         if k >= self.n_available:
             raise NoChainsLeft(f"all {self.n_available} chains are already open")
         j = self._order[k]
         p = self._probes[j]
-        tot = self._tokens[j]
-        cost = self.interval if p else tot
+        total = self._tokens[j]
+        cost = self.interval if p else total
         if self.budget is not None:
             self._check_budget(cost)
-        self._next = k + 1
-        self._p.append(p)
-        self._tot.append(tot)
-        self._fin.append(self._finals[j])
-        if p:
-            self._pos.append(1)
-            self._done.append(False)
-        else:
-            self._pos.append(0)
-            self._done.append(True)
-        self._charged.append(cost)
-        self._pruned.append(False)
-        self._seen.append(None)
-        self._spent += cost
+        state = _RUNNING if p else _FINISHED
+        self._c.append([1 if p else 0, cost, state, p, total, self._finals[j], None])
         self._log.append((BRANCH, k, cost))
         return k
 
     def advance(self, i: int, times: int = 1) -> bool:
         """Advance chain ``i`` by up to ``times`` intervals; returns whether it has finished."""
+        c = self._live(i, "advance", times)
         for _ in range(times):
-            if self._advance(i):
+            pos = c[_POS]
+            if pos < len(c[_PROBES]):
+                cost = self.interval
+                done = False
+            else:
+                cost = max(0, c[_TOTAL] - c[_CHARGED])
+                done = True
+            if self.budget is not None:
+                self._check_budget(cost)
+            if done:
+                c[_STATE] = _FINISHED
+            else:
+                c[_POS] = pos + 1
+            c[_CHARGED] += cost
+            self._log.append((CONTINUE, i, cost))
+            if done:
                 return True
         return False
 
-    def _advance(self, i: int) -> bool:
-        try:
-            refused = i < 0 or self._pruned[i] or self._done[i] or self._answer is not None
-        except (IndexError, TypeError):
-            refused = True
-        if refused:
-            self._refuse(i, "advance")
-        pos = self._pos[i]
-        if pos < len(self._p[i]):
-            cost = self.interval
-            self._pos[i] = pos + 1
-            done = False
-        else:
-            cost = self._tot[i] - self._charged[i]
-            if cost < 0:
-                cost = 0
-            done = self._done[i] = True
-        if self.budget is not None:
-            self._check_budget(cost)
-        self._charged[i] += cost
-        self._spent += cost
-        self._log.append((CONTINUE, i, cost))
-        return done
-
     def probe(self, i: int) -> str:
         """Reveal chain ``i``'s current answer (its final answer once finished)."""
-        try:
-            refused = i < 0 or self._pruned[i] or self._answer is not None
-        except (IndexError, TypeError):
-            refused = True
-        if refused:
-            self._refuse(i, "probe")
+        c = self._acting(i, "probe")
+        if c[_STATE] == _PRUNED:
+            raise InvalidAction(f"cannot probe chain {i}: it was pruned")
         if self.kappa_probe and self.budget is not None:
             self._check_budget(self.kappa_probe)
-        a = self._fin[i] if self._done[i] else self._p[i][self._pos[i] - 1]
-        self._seen[i] = a
+        a = c[_FINAL] if c[_STATE] == _FINISHED else c[_PROBES][c[_POS] - 1]
+        if c[_SEEN] is not a:  # (shared read records already hold their final answer)
+            c[_SEEN] = a
         self.n_probes += 1
         self._log.append((PROBE, i, 0))
         return a
 
     def step(self, i: int, times: int = 1) -> tuple[str, bool]:
         """``advance(i, times)`` then ``probe(i)``: returns (answer, finished)."""
-        done = self.advance(i, times)
-        return self.probe(i), done
+        if self.budget is not None:
+            done = self.advance(i, times)
+            return self.probe(i), done
+        # The replay loop's hot path: the same as above in one call, logging the last CONTINUE
+        # and the PROBE as one entry.
+        try:
+            c = self._c[i]
+            refused = c[_STATE] or i < 0 or times < 1 or self._answer is not None
+        except (IndexError, TypeError):
+            refused = True
+        if refused:
+            self._live(i, "advance", times)
+        pos = c[_POS]
+        n = len(c[_PROBES])
+        if pos + times <= n:  # every advance stays within the probe points
+            cost = self.interval
+            c[_POS] = pos = pos + times
+            c[_CHARGED] += cost * times
+            if times > 1:
+                self._log += [(CONTINUE, i, cost)] * (times - 1)
+            self._log.append((_STEP, i, cost))
+            self.n_probes += 1
+            c[_SEEN] = a = c[_PROBES][pos - 1]
+            return a, False
+        if pos < n:  # some advances use up the probe points, the next one finishes the chain
+            self._log += [(CONTINUE, i, self.interval)] * (n - pos)
+            c[_CHARGED] += self.interval * (n - pos)
+            c[_POS] = n
+        cost = c[_TOTAL] - c[_CHARGED]
+        if cost < 0:
+            cost = 0
+        c[_CHARGED] += cost
+        c[_STATE] = _FINISHED
+        self._log.append((_STEP, i, cost))
+        self.n_probes += 1
+        c[_SEEN] = a = c[_FINAL]
+        return a, True
 
     def prune(self, i: int) -> None:
-        """Drop chain ``i``: it can no longer be advanced or probed."""
-        self._index(i)
-        if self._pruned[i] or self._answer is not None:
-            self._refuse(i, "prune")
-        self._pruned[i] = True
+        """Drop running chain ``i``: it can no longer be advanced or probed."""
+        self._live(i, "prune")[_STATE] = _PRUNED
         self._log.append((PRUNE, i, 0))
 
     def read(self, k: int = 1) -> list[str]:
         """Take the next ``k`` chains whole; returns their final answers (charges their lengths)."""
         if self._answer is not None:
             raise EpisodeOver("the episode has already answered")
-        start = self._next
+        start = len(self._c)
         if k < 0 or start + k > self.n_available:
             raise NoChainsLeft(
                 f"cannot read {k} more chains: {self.n_available - start} of "
                 f"{self.n_available} are left"
             )
         idx = self._order[start : start + k]
-        tots = [self._tokens[j] for j in idx]
-        fins = [self._finals[j] for j in idx]
-        cost = sum(tots)
+        if self._reads is None:
+            self._reads = full_read_records(self._probes, self._tokens, self._finals)
+        reads = self._reads
+        records = list(map(reads.__getitem__, idx))  # shared: finished chains are not mutated
         if self.budget is not None:
-            self._check_budget(cost)
-        self._next = start + k
-        self._p.extend([self._probes[j] for j in idx])
-        self._tot.extend(tots)
-        self._fin.extend(fins)
-        self._pos.extend([len(self._probes[j]) for j in idx])
-        self._charged.extend(tots)
-        self._done.extend([True] * k)
-        self._pruned.extend([False] * k)
-        self._seen.extend(fins)
-        self._spent += cost
-        self._log.extend([(READ, start + n, t) for n, t in enumerate(tots)])
-        return fins
+            self._check_budget(sum(map(_charged_of, records)))
+        self._c += records
+        self._log.append((_READS, start, k))
+        return list(map(_final_of, records))
 
     def answer(self, answer: str | None) -> None:
         """The terminal action."""
@@ -246,40 +255,40 @@ class Session:
     @property
     def n_open(self) -> int:
         """Chains opened so far (including finished and pruned ones)."""
-        return self._next
+        return len(self._c)
 
     def is_finished(self, i: int) -> bool:
-        return self._done[self._index(i)]
+        return self._chain(i)[_STATE] == _FINISHED
 
     def is_pruned(self, i: int) -> bool:
-        return self._pruned[self._index(i)]
+        return self._chain(i)[_STATE] == _PRUNED
 
     def live(self) -> list[int]:
         """Open chains that are neither finished nor pruned, in opening order."""
-        return [i for i in range(self._next) if not (self._done[i] or self._pruned[i])]
+        return [i for i, c in enumerate(self._c) if c[_STATE] == _RUNNING]
 
     def chain_tokens(self, i: int) -> int:
         """Tokens charged to chain ``i`` so far (its depth)."""
-        return self._charged[self._index(i)]
+        return self._chain(i)[_CHARGED]
 
     def last_revealed(self, i: int) -> str | None:
         """The last answer of chain ``i`` the controller has seen (None if never probed)."""
-        return self._seen[self._index(i)]
+        return self._chain(i)[_SEEN]
 
     @property
     def tokens(self) -> int:
-        """Tokens generated so far."""
-        return self._spent
+        """Tokens generated so far (the sum over chains: cheaper than a running total)."""
+        return sum(map(_charged_of, self._c))
 
     @property
     def cost(self) -> float:
         """Tokens generated plus ``kappa_probe`` per probe."""
-        return self._spent + self.kappa_probe * self.n_probes
+        return self.tokens + self.kappa_probe * self.n_probes
 
     @property
     def sequential_tokens(self) -> int:
         """The longest chain's charged tokens (a latency proxy)."""
-        return max(self._charged, default=0)
+        return max(map(_charged_of, self._c), default=0)
 
     @property
     def answered(self) -> str | None:
@@ -287,7 +296,15 @@ class Session:
 
     def trace(self) -> list[Action]:
         """Every action so far, in order."""
-        return [Action(ACTION_NAMES[op], i, t) for op, i, t in self._log]
+        out = []
+        for op, i, t in self._log:
+            if op == _STEP:
+                out += [Action("CONTINUE", i, t), Action("PROBE", i, 0)]
+            elif op == _READS:
+                out += [Action("READ", j, self._c[j][_TOTAL]) for j in range(i, i + t)]
+            else:
+                out.append(Action(ACTION_NAMES[op], i, t))
+        return out
 
     # ----------------------------------------------------------------- compatibility surface
     # The method names and charging of the original AutoTTS / Parallel-Probe ``Question`` class,
@@ -295,14 +312,14 @@ class Session:
     def probe_new(self) -> tuple[str, int, bool]:
         """Open a new branch: (its first answer, its index, finished)."""
         i = self.branch()
-        return self.probe(i), i, self._done[i]
+        return self.probe(i), i, self._c[i][_STATE] == _FINISHED
 
     def probe_more(self, i: int) -> tuple[str, bool]:
         """Advance branch ``i`` one interval: (its answer, finished). Advancing a finished branch
         charges nothing and returns its final answer again."""
-        if not self._done[self._index(i)]:
-            self._advance(i)
-        return self.probe(i), self._done[i]
+        if self._acting(i, "advance")[_STATE] == _FINISHED:
+            return self.probe(i), True
+        return self.step(i)
 
     def get_new_branch_final_answer(self) -> str:
         """Read a fresh chain whole; returns its final answer."""
@@ -310,23 +327,33 @@ class Session:
 
     def get_seq_and_total_tokens(self) -> tuple[int, int]:
         """(sequential tokens = longest chain, total tokens generated)."""
-        return self.sequential_tokens, self._spent
+        return self.sequential_tokens, self.tokens
 
     # ----------------------------------------------------------------- internals
-    def _index(self, i: int) -> int:
-        if type(i) is not int and not hasattr(i, "__index__"):
+    def _chain(self, i: int, what: str = "inspect") -> Record:
+        """The record of opened chain ``i`` (observations work after the answer too)."""
+        if not isinstance(i, int) and not hasattr(i, "__index__"):
             raise InvalidAction(f"chain index must be an integer, got {type(i).__name__}")
-        if not 0 <= i < self._next:
-            raise InvalidAction(f"chain {i} has not been opened ({self._next} open)")
-        return i
+        if not 0 <= i < len(self._c):
+            raise InvalidAction(
+                f"cannot {what} chain {i}: it has not been opened ({len(self._c)} open)"
+            )
+        return self._c[i]
 
-    def _refuse(self, i: int, what: str) -> None:
+    def _acting(self, i: int, what: str) -> Record:
         if self._answer is not None:
             raise EpisodeOver(f"cannot {what} chain {i}: the episode has already answered")
-        self._index(i)
-        if self._pruned[i]:
-            raise InvalidAction(f"cannot {what} chain {i}: it was pruned")
-        raise InvalidAction(f"cannot {what} chain {i}: it has finished")
+        return self._chain(i, what)
+
+    def _live(self, i: int, what: str, times: int = 1) -> Record:
+        """The record of running chain ``i``, or the reason it cannot be acted on."""
+        c = self._acting(i, what)
+        if c[_STATE]:
+            reason = "it was pruned" if c[_STATE] == _PRUNED else "it has finished"
+            raise InvalidAction(f"cannot {what} chain {i}: {reason}")
+        if type(times) is not int or times < 1:
+            raise InvalidAction(f"cannot {what} chain {i} {times!r} times: give a count >= 1")
+        return c
 
     def _check_budget(self, cost: float) -> None:
         assert self.budget is not None

@@ -1,5 +1,6 @@
 """Evaluating controllers on replay environments: protocols, episodes, sweeps, statistics."""
 
+from .envinfo import EnvStats, env_stats
 from .protocol import PROTOCOLS, Protocol
 from .runner import ChunkResult, EpisodeError, RunSettings, new_session, play, run_chunk
 from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
@@ -7,11 +8,13 @@ from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
 __all__ = [
     "PROTOCOLS",
     "ChunkResult",
+    "EnvStats",
     "EpisodeError",
     "EvalResult",
     "Protocol",
     "RunSettings",
     "bootstrap_ci",
+    "env_stats",
     "evaluate",
     "new_session",
     "parse_betas",

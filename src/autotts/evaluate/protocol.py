@@ -27,7 +27,9 @@ def _official(n_chains: int, replicates: int) -> tuple[tuple[int, ...], ...]:
 
 
 @cache
-def _subsample(n_chains: int, replicates: int, seed: int, question: int) -> tuple[tuple[int, ...], ...]:
+def _subsample(
+    n_chains: int, replicates: int, seed: int, question: int
+) -> tuple[tuple[int, ...], ...]:
     rng = random.Random(seed * 1_000_003 + question)
     orders = []
     order = list(range(n_chains))

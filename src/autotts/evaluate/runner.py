@@ -7,15 +7,13 @@ not depend on how chunks are spread over worker processes.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from ..controllers import ControllerSpec, make_solver, vote
 from ..data import Environment
-from ..env import BudgetExceeded, Session
+from ..env import BudgetExceeded, Session, full_read_records
 from .protocol import Protocol
 
 
@@ -44,14 +42,12 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class RunSettings:
-    protocol: Protocol = Protocol()
+    protocol: Protocol = field(default_factory=Protocol)
     kappa_probe: float = 0.0
     budget: float | None = None
 
 
-def new_session(
-    env: Environment, question: int, order: Sequence[int], rs: RunSettings
-) -> Session:
+def new_session(env: Environment, question: int, order: Sequence[int], rs: RunSettings) -> Session:
     q = env.questions[question]
     return Session(
         q.probes,
@@ -79,10 +75,12 @@ def play(
     except Exception as e:  # the controller's failure is a result, not a crash of the sweep
         answer, error = None, f"{type(e).__name__}: {e}"
     else:
-        if answer is None:
-            answer = session.answered
-        elif type(answer) is not str:
+        if type(answer) is not str and answer is not None:
             answer, error = None, f"returned {type(answer).__name__} {answer!r:.60}, not a str"
+        elif session.answered is not None:  # the controller took the ANSWER action itself
+            if answer is not None and answer != session.answered:
+                error = f"answered {session.answered!r} but returned {answer!r}"
+            answer = session.answered
     if session.answered is None:
         session.answer(answer)
     return answer, error, truncated
@@ -97,10 +95,20 @@ def run_chunk(
     for qi in questions:
         q = env.questions[qi]
         probes, tokens, finals, gold = q.probes, q.tokens, q.finals, q.gold
+        reads = full_read_records(probes, tokens, finals)
         correct = sequential = 0
         cost = 0.0
         for r, order in enumerate(rs.protocol.orders(qi, q.n_chains)):
-            s = Session(probes, tokens, finals, order, interval, kappa_probe=kappa, budget=budget)
+            s = Session(
+                probes,
+                tokens,
+                finals,
+                order,
+                interval,
+                kappa_probe=kappa,
+                budget=budget,
+                read_records=reads,
+            )
             answer, error, truncated = play(s, make_solver(cs))
             if error is not None:
                 out.errors.append(EpisodeError(qi, r, error))
@@ -138,23 +146,28 @@ def run_tasks(
 ) -> list[ChunkResult]:
     """Run tasks (env index, spec, questions, settings); results in task order."""
     global _ENVS
-    results: list[ChunkResult | None] = [None] * len(tasks)
-    if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for n, (ei, cs, qs, rs) in enumerate(tasks):
-            results[n] = run_chunk(envs[ei], cs, qs, rs)
-            if on_done:
-                on_done(n, results[n])  # type: ignore[arg-type]
-        return results  # type: ignore[return-value]
-    _ENVS = envs
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_run_task, t): n for n, t in enumerate(tasks)}
-            for fut in as_completed(futures):
-                n = futures[fut]
-                results[n] = fut.result()
-                if on_done:
-                    on_done(n, results[n])  # type: ignore[arg-type]
-    finally:
-        _ENVS = ()
-    return results  # type: ignore[return-value]
+    results: dict[int, ChunkResult] = {}
+
+    def finish(n: int, result: ChunkResult) -> None:
+        results[n] = result
+        if on_done:
+            on_done(n, result)
+
+    if workers > 1 and len(tasks) > 1:
+        import multiprocessing  # only here: one-worker runs start up without it
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            _ENVS = envs
+            try:
+                ctx = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                    futures = {pool.submit(_run_task, t): n for n, t in enumerate(tasks)}
+                    for fut in as_completed(futures):
+                        finish(futures[fut], fut.result())
+            finally:
+                _ENVS = ()
+            return [results[n] for n in range(len(tasks))]
+    for n, (ei, cs, qs, rs) in enumerate(tasks):
+        finish(n, run_chunk(envs[ei], cs, qs, rs))
+    return [results[n] for n in range(len(tasks))]

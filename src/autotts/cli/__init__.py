@@ -1,0 +1,56 @@
+"""The ``autotts`` command line.
+
+One click group; one module per subcommand, each thin over the library. Start-up stays lean
+because benchmarks time whole processes: this package imports only click at module level, the
+library is imported inside the commands, and rich only when a table or progress bar is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .. import __version__
+from .common import CliError, is_user_error, one_line
+from .env import env
+from .evaluate import evaluate
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            if is_user_error(e):
+                raise CliError(one_line(e)) from None
+            raise
+
+
+@click.group(
+    cls=_Group,
+    context_settings={
+        "auto_envvar_prefix": "AUTOTTS",
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+    },
+)
+@click.version_option(__version__, "--version", prog_name="autotts")
+def cli() -> None:
+    """Evaluate test-time-scaling controllers on replay environments.
+
+    Every option can also be set with an environment variable AUTOTTS_<COMMAND>_<OPTION>,
+    e.g. AUTOTTS_EVALUATE_WORKERS=8 or AUTOTTS_ENV_INFO_REPLICATES=20.
+    """
+
+
+cli.add_command(env)
+cli.add_command(evaluate)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="autotts")
+
+
+__all__ = ["CliError", "cli", "main"]

@@ -1,0 +1,75 @@
+"""What every subcommand shares: the one-line error and option-value parsing."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import IO, Any
+
+import click
+
+PROG = "autotts"
+
+
+class CliError(click.ClickException):
+    """A problem the user can fix; shown as one line ``autotts: error: <message>``, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"{PROG}: error: {self.format_message()}", file=file, err=file is None)
+
+
+def one_line(err: BaseException) -> str:
+    """The message of a library exception, as a single line."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    text = " ".join(part.strip() for part in str(err).splitlines() if part.strip())
+    return text or type(err).__name__
+
+
+def is_user_error(err: BaseException) -> bool:
+    """Errors that mean bad input (malformed files, bad options, unreadable paths), not a bug.
+    EnvFormatError and ControllerError are ValueErrors. A closed stdout pipe is left to click."""
+    if isinstance(err, OSError):
+        return err.errno != errno.EPIPE
+    return isinstance(err, ValueError)
+
+
+def warn(message: str) -> None:
+    click.echo(f"{PROG}: warning: {message}", err=True)
+
+
+def parse_value(text: str) -> int | float | bool | str:
+    """``--param`` values: int, then float, then bool (true/false), else the string itself."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def parse_params(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``("k=64", "threshold=0.9")`` -> ``{"k": 64, "threshold": 0.9}``."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise CliError(f"bad --param {item!r}: expected NAME=VALUE (e.g. k=64)")
+        if key in params:
+            raise CliError(f"--param {key} given twice")
+        params[key] = parse_value(value.strip())
+    return params
+
+
+def check_output_path(path: str) -> None:
+    """Fail early (one line) when an output file cannot be created where asked."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise CliError(f"{path}: directory {parent} does not exist")
+    if os.path.isdir(path):
+        raise CliError(f"{path}: is a directory")

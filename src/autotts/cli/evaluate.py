@@ -1,0 +1,203 @@
+"""``autotts evaluate``: run a controller over replay environments and report accuracy/tokens."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .common import CliError, parse_params, warn
+
+if TYPE_CHECKING:
+    from ..evaluate import EvalResult
+
+DEFAULT_BETA = 0.5
+
+
+def _resolve_betas(controller: str, beta: str | None) -> list[float | None]:
+    """The betas to run: 0.5 for a beta controller without --beta; none for fixed baselines;
+    for original-style file classes the beta is passed only when given."""
+    from ..controllers import controller_class, uses_beta
+    from ..evaluate import parse_betas
+
+    betas: list[float | None] = list(parse_betas(beta)) if beta is not None else []
+    takes_beta = uses_beta(controller)
+    if takes_beta is True:
+        return betas or [DEFAULT_BETA]
+    if takes_beta is False and betas:
+        defaults = getattr(controller_class(controller), "defaults", {})
+        fixed = ", ".join(f"{k}={v}" for k, v in defaults.items())
+        raise CliError(
+            f"controller {controller!r} takes no beta (it is a fixed baseline"
+            + (f" with parameters {fixed}" if fixed else "")
+            + "); drop --beta or set parameters with --param"
+        )
+    return betas or [None]
+
+
+def _json_line(r: EvalResult) -> str:
+    record = r.to_json()
+    record.pop("per_question_accuracy", None)  # keeps lines short; the CLI reports aggregates
+    return json.dumps(record)
+
+
+def _report_errors(results: list[EvalResult]) -> None:
+    for r in results:
+        if r.errors:
+            where = f"{r.model}/{r.dataset}" + (f" beta={r.beta:g}" if r.beta is not None else "")
+            first = r.error_examples[0] if r.error_examples else "?"
+            warn(f"{where}: {r.errors} of {r.episodes} episodes raised; first: {first}")
+    total = sum(r.episodes for r in results)
+    if total and sum(r.errors for r in results) == total:
+        raise CliError(f"every one of the {total} episodes raised an exception (see above)")
+
+
+@click.command(short_help="Evaluate a controller on replay environments.")
+# options renamed in Python keep their AUTOTTS_EVALUATE_<OPTION> variable
+@click.option(
+    "--env",
+    "env_files",
+    multiple=True,
+    metavar="FILE...",
+    envvar="AUTOTTS_EVALUATE_ENV",
+    type=click.Path(),
+    help="Environment file(s), own or released format: --env a.json b.json (a shell glob "
+    "works) or --env a.json --env b.json.",
+)
+# the files after the first one of `--env a.json b.json ...` arrive as arguments
+@click.argument("more_env_files", nargs=-1, type=click.Path(), metavar="")
+@click.option(
+    "--controller",
+    required=True,
+    metavar="NAME|FILE.py:CLASS",
+    help="A registered controller (sc, asc, esc, parallel_probe, cmc) or a class in a file.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    envvar="AUTOTTS_EVALUATE_PARAM",
+    help="Controller parameter (repeatable); V parses as int, float, true/false, else string.",
+)
+@click.option(
+    "--beta",
+    default=None,
+    metavar="B|START:STOP:STEP|B1,B2,...",
+    help=f"Beta(s) in [0, 1]. Beta-parameterized controllers default to "
+    f"{DEFAULT_BETA}; fixed baselines (e.g. sc) take no beta; file classes get one "
+    "(as config['beta']) only if given.",
+)
+@click.option(
+    "--replicates", default=100, show_default=True, type=int, help="Chain orders per question."
+)
+@click.option(
+    "--protocol",
+    default="official",
+    show_default=True,
+    metavar="official|subsample",
+    help="official: replicate r shuffles with random.Random(r); subsample: seeded "
+    "independent permutations per question.",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed of --protocol subsample."
+)
+@click.option(
+    "--match",
+    default="exact",
+    show_default=True,
+    metavar="exact|normalized",
+    help="Answer matching: string equality, or normalized LaTeX/whitespace.",
+)
+@click.option(
+    "--kappa-probe",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Extra cost charged per probe, in tokens.",
+)
+@click.option(
+    "--budget",
+    default=None,
+    type=float,
+    metavar="TOKENS",
+    help="Per-episode cost cap; an action past it ends the episode (majority of the "
+    "answers seen so far).",
+)
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    envvar="AUTOTTS_EVALUATE_JSON",
+    help="One JSON object per line per (env, beta) instead of a table.",
+)
+def evaluate(
+    env_files: tuple[str, ...],
+    more_env_files: tuple[str, ...],
+    controller: str,
+    params: tuple[str, ...],
+    beta: str | None,
+    replicates: int,
+    protocol: str,
+    seed: int,
+    match: str,
+    kappa_probe: float,
+    budget: float | None,
+    workers: int,
+    as_json: bool,
+) -> None:
+    """Evaluate a controller on replay environments: accuracy (percent, with a 95% bootstrap
+    interval over questions) and average tokens per question, for each environment and beta.
+
+    \b
+    Examples:
+      autotts evaluate --env Qwen3-4B/aime25.json --controller sc --param k=16
+      autotts evaluate --env a.json --env b.json --controller cmc --beta 0:1:0.1
+      autotts evaluate --env a.json --controller method.py:OptimalController --beta 0.5 --json
+
+    Exits 2 on a bad option or file; episodes whose controller raised are counted as wrong and
+    reported (exit 0), unless every episode raised (exit 2).
+    """
+    from ..controllers import ControllerSpec, make_solver
+    from ..data import MATCH_MODES, apply_matching, load_env
+    from ..evaluate import Protocol
+    from ..evaluate import evaluate as run_evaluation
+
+    env_files += more_env_files
+    if not env_files:
+        raise CliError("no environment given: use --env FILE...")
+    # everything that can be checked cheaply is checked before the files are read
+    spec = ControllerSpec(controller, parse_params(params))
+    betas = _resolve_betas(controller, beta)
+    proto = Protocol(protocol, replicates, seed)
+    if match not in MATCH_MODES:
+        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
+    for b in betas:
+        make_solver(spec.with_beta(b))
+    envs = [apply_matching(load_env(path), match) for path in env_files]
+
+    options: dict[str, Any] = dict(
+        protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget, workers=workers
+    )
+    if as_json or not sys.stderr.isatty():
+        results = run_evaluation(envs, spec, betas, **options)
+    else:
+        from .render import progress_bar
+
+        total = sum(len(e) for e in envs) * len(betas) * replicates
+        with progress_bar(total, f"{controller} on {len(envs)} env(s)") as advance:
+            results = run_evaluation(envs, spec, betas, progress=advance, **options)
+
+    if as_json:
+        for r in results:
+            click.echo(_json_line(r))
+    else:
+        from .render import print_results
+
+        print_results(results)
+    _report_errors(results)
