@@ -75,7 +75,7 @@ def part1(replay: Path, repeat: int) -> None:
 def part2(replay: Path, quick: bool) -> None:
     from autotts.controllers import ControllerSpec
     from autotts.data import load_env
-    from autotts.evaluate import evaluate
+    from autotts.evaluate import Protocol, evaluate
 
     env = load_env(replay / "Qwen3-4B" / "aime25.json")
     cases: list[tuple[str, ControllerSpec, float | None]] = [
@@ -89,6 +89,7 @@ def part2(replay: Path, quick: bool) -> None:
     ]
     if quick:
         cases = cases[:1] + cases[-2:-1]
+    evaluate([env], ControllerSpec("sc"), [None], protocol=Protocol("official", 1))  # warm-up
     print("\nin-process episodes/s on Qwen3-4B/aime25 (official protocol, 100 replicates)")
     print(f"{'controller':16} {'1 worker':>10} {'2 workers':>10} {'scaling':>8}")
     for label, spec, beta in cases:

@@ -150,7 +150,9 @@ def evaluate(
     specs = [controller.with_beta(b) for b in betas] if betas is not None else [controller]
     for cs in specs:
         make_solver(cs)  # fail once, up front, on a controller that cannot be built
-    per_task = max(1, min(len(e) for e in envs) // (3 * workers)) if workers > 1 else 1 << 30
+    # small chunks balance the load over workers (questions differ a lot in cost) and let the
+    # progress callback move smoothly
+    per_task = max(1, min(len(e) for e in envs) // (8 * workers))
     tasks: list[Task] = []
     owner: list[tuple[int, int]] = []
     for ei, env in enumerate(envs):
