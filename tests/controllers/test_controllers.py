@@ -146,7 +146,7 @@ def test_sc_reads_exactly_k_chains() -> None:
     chains = [full(a, 1000 + 100 * n) for n, a in enumerate("abcabc")]
     answer, s = solve("sc", chains, k=3)
     assert answer == "a"
-    assert s.trace() == [("READ", 0, 1000), ("READ", 1, 1100), ("READ", 2, 1200)]
+    assert s.trace() == [("READ", 0, 1000, 1000), ("READ", 1, 1100, 1100), ("READ", 2, 1200, 1200)]
     assert (s.n_open, s.tokens) == (3, 3300)
 
 
@@ -237,7 +237,7 @@ def test_parallel_probe_prunes_off_track_chains() -> None:
     assert s.chain_tokens(3) == 1500
     assert s.tokens == 3 * 2500 + 1500
     trace = s.trace()
-    prune_at = trace.index(Action("PRUNE", 3, 0))
+    prune_at = trace.index(Action("PRUNE", 3, 0, 0))
     # two full rounds happened before the prune, and chain 3 was never touched afterwards
     assert sum(t.kind == "CONTINUE" and t.chain == 3 for t in trace[:prune_at]) == 2
     assert all(t.chain != 3 for t in trace[prune_at + 1 :])

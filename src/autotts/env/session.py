@@ -72,12 +72,13 @@ class EpisodeOver(InvalidAction):
 
 
 class Action(NamedTuple):
-    """One recorded action: its kind, the chain it touched (-1 for ANSWER) and the tokens
-    it generated. Its cost is ``tokens`` plus ``kappa_probe`` for a PROBE."""
+    """One recorded action: its kind, the chain it touched (-1 for ANSWER), the tokens it
+    generated and its cost (``tokens``, plus ``kappa_probe`` for a PROBE)."""
 
     kind: str
     chain: int
     tokens: int
+    cost: float
 
 
 class Session:
@@ -295,15 +296,19 @@ class Session:
         return self._answer
 
     def trace(self) -> list[Action]:
-        """Every action so far, in order."""
+        """Every action so far, in order, with its cost."""
+        kappa = self.kappa_probe
         out = []
         for op, i, t in self._log:
             if op == _STEP:
-                out += [Action("CONTINUE", i, t), Action("PROBE", i, 0)]
+                out += [Action("CONTINUE", i, t, t), Action("PROBE", i, 0, kappa)]
             elif op == _READS:
-                out += [Action("READ", j, self._c[j][_TOTAL]) for j in range(i, i + t)]
+                out += [
+                    Action("READ", j, self._c[j][_TOTAL], self._c[j][_TOTAL])
+                    for j in range(i, i + t)
+                ]
             else:
-                out.append(Action(ACTION_NAMES[op], i, t))
+                out.append(Action(ACTION_NAMES[op], i, t, kappa if op == PROBE else t))
         return out
 
     # ----------------------------------------------------------------- compatibility surface
