@@ -727,3 +727,33 @@ def test_the_session_never_sees_the_gold_answer() -> None:
     assert values, "nothing inspected"
     assert not any(contains(v, GOLD) for v in values)
     assert not any(contains(getattr(s, n, None), GOLD) for n in dir(s) if not n.startswith("__"))
+
+
+@pytest.mark.parametrize("budget", [None, 1e12])
+@pytest.mark.parametrize("times", [1.5, "2", True])
+@pytest.mark.parametrize("action", ["advance", "step"])
+def test_non_integer_counts_are_refused(action: str, times: Any, budget: float | None) -> None:
+    s = small_session(budget=budget)
+    s.branch()
+    before = snapshot(s)
+    with pytest.raises(InvalidAction, match="count >= 1"):
+        getattr(s, action)(0, times)
+    assert snapshot(s) == before
+
+
+def test_reading_a_non_integer_count_is_refused() -> None:
+    s = small_session()
+    with pytest.raises(InvalidAction, match="whole number"):
+        s.read(1.0)  # type: ignore[arg-type]
+    assert s.n_open == 0
+
+
+@pytest.mark.parametrize("budget", [None, 1e12])
+def test_answering_none_still_ends_the_episode(budget: float | None) -> None:
+    s = small_session(budget=budget)
+    s.branch()
+    s.answer(None)
+    with pytest.raises(EpisodeOver):
+        s.step(0)
+    with pytest.raises(EpisodeOver):
+        s.branch()

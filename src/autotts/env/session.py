@@ -188,7 +188,13 @@ class Session:
         # and the PROBE as one entry.
         try:
             c = self._c[i]
-            refused = c[_STATE] or i < 0 or times < 1 or self._answer is not None
+            refused = (
+                c[_STATE]
+                or i < 0
+                or type(times) is not int
+                or times < 1
+                or self._answer is not None
+            )
         except (IndexError, TypeError):
             refused = True
         if refused:
@@ -229,6 +235,8 @@ class Session:
         if self._answer is not None:
             raise EpisodeOver("the episode has already answered")
         start = len(self._c)
+        if type(k) is not int:
+            raise InvalidAction(f"cannot read {k!r} chains: give a whole number")
         if k < 0 or start + k > self.n_available:
             raise NoChainsLeft(
                 f"cannot read {k} more chains: {self.n_available - start} of "
