@@ -93,3 +93,20 @@ def test_import_of_a_malformed_file(run: Run, tmp_path: Path) -> None:
                               tmp_path / "out.json"))  # fmt: skip
     assert "question 0" in line and str(bad) in line
     assert not (tmp_path / "out.json").exists()
+
+
+def test_info_match_normalized_merges_latex_variants(run: Run, tmp_path: Path) -> None:
+    # gold "7"; finals "$7$", "\boxed{7}", "8": no final equals the gold string exactly,
+    # two of three do after normalization
+    env = make_env([([(["1"], 600, "$7$"), (["1"], 600, "\\boxed{7}"), (["1"], 600, "8")], "7")])
+    path = tmp_path / "latex_released.json"
+    path.write_text(json.dumps(released_records(env)))
+    exact, normalized = (
+        json.loads(run("env", "info", path, "--json", "--match", m, "--replicates", "2").stdout)
+        for m in ("exact", "normalized")
+    )
+    assert exact["pass_at_1"] == 0.0
+    assert normalized["pass_at_1"] == round(100 * 2 / 3, 6)
+    assert (exact["match"], normalized["match"]) == ("exact", "normalized")
+    # the hash names the file's content, whatever the matching
+    assert exact["content_hash"] == normalized["content_hash"] == content_hash(env)

@@ -13,14 +13,12 @@ if TYPE_CHECKING:
     from ..data import Environment
 
 
-def _summary(env: Environment, path: str) -> str:
-    from ..data import content_hash
-
+def _summary(env: Environment, path: str, digest: str) -> str:
     chains = sorted({q.n_chains for q in env.questions})
     n_chains = str(chains[0]) if len(chains) == 1 else f"{chains[0]}-{chains[-1]}"
     return (
         f"wrote {path}: {env.name}, {len(env)} questions x {n_chains} chains, "
-        f"interval {env.interval} tokens, {content_hash(env)[:19]}"
+        f"interval {env.interval} tokens, {digest[:19]}"
     )
 
 
@@ -66,8 +64,7 @@ def synth(
         model=model,
         dataset=dataset,
     )
-    write_env(made, output)
-    click.echo(_summary(made, output))
+    click.echo(_summary(made, output, write_env(made, output)))
 
 
 @env.command("import", short_help="Import a released-format file with its provenance.")
@@ -98,8 +95,7 @@ def import_(
     made = import_released(
         released, model=model, dataset=dataset, temperature=temperature, probe_prompt=probe_prompt
     )
-    write_env(made, output)
-    click.echo(_summary(made, output))
+    click.echo(_summary(made, output, write_env(made, output)))
 
 
 @env.command(short_help="Show statistics of environment files.")
@@ -118,15 +114,28 @@ def import_(
     type=click.IntRange(min=1),
     help="Chain orders averaged for majority@k.",
 )
-def info(files: tuple[str, ...], as_json: bool, replicates: int) -> None:
+@click.option(
+    "--match",
+    default="exact",
+    show_default=True,
+    metavar="exact|normalized",
+    help="Answer matching for pass@1 and majority@k.",
+)
+def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> None:
     """Show what an environment holds: size, chain lengths, probes, ERR rate, pass@1 and
     majority@k (in percent)."""
-    from ..data import load_env
+    from dataclasses import replace
+
+    from ..data import apply_matching, content_hash, load_env
     from ..evaluate import env_stats
 
     stats = []
     for path in files:
-        record = env_stats(load_env(path), replicates=replicates).to_json()
+        env = load_env(path)
+        if not env.meta.content_hash:  # released files carry none: hash the file's content
+            env = replace(env, meta=replace(env.meta, content_hash=content_hash(env)))
+        env = apply_matching(env, match)
+        record = {**env_stats(env, replicates=replicates).to_json(), "match": match}
         if as_json:
             click.echo(json.dumps(record))  # as soon as it is ready: a script may stream
         else:

@@ -275,12 +275,14 @@ def content_hash(env: Environment) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def write_env(env: Environment, path: str | os.PathLike[str]) -> None:
-    """Write ``env`` in autotts's own format (atomically: a crash never leaves half a file)."""
+def write_env(env: Environment, path: str | os.PathLike[str]) -> str:
+    """Write ``env`` in autotts's own format (atomically: a crash never leaves half a file);
+    returns the content hash it recorded."""
     meta = env.meta.to_dict()
-    meta["content_hash"] = content_hash(env)
+    meta["content_hash"] = digest = content_hash(env)
     doc = {FORMAT_KEY: FORMAT_VERSION, "meta": meta, "questions": question_records(env)}
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     os.replace(tmp, target)
+    return digest
