@@ -13,6 +13,7 @@ import click
 
 from .. import __version__
 from .common import CliError, is_user_error, one_line
+from .controllers import controllers
 from .env import env
 from .evaluate import evaluate
 
@@ -44,6 +45,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(controllers)
 cli.add_command(env)
 cli.add_command(evaluate)
 

@@ -16,6 +16,9 @@ from .voting import beta_confidence, leader, vote
 
 @register
 class ConfidenceMomentum(Controller):
+    """CMC: grow a small pool while the completed answers' confidence stalls, abandon chains
+    that keep disagreeing, stop once a momentum of the Beta confidence is high and steady."""
+
     name = "cmc"
     uses_beta = True
 

@@ -12,6 +12,9 @@ from .voting import vote
 
 @register
 class ParallelProbe(Controller):
+    """Parallel-Probe: advance many chains in lockstep, prune off-majority ones, stop once the
+    majority of latest answers has been stable for T steps."""
+
     name = "parallel_probe"
     defaults: ClassVar[dict[str, Any]] = {
         "chains": 64,
