@@ -2,13 +2,23 @@
 
 from .envinfo import EnvStats, env_stats
 from .protocol import PROTOCOLS, Protocol
-from .runner import ChunkResult, EpisodeError, RunSettings, new_session, play, run_chunk
+from .runner import (
+    ChunkResult,
+    Episode,
+    EpisodeError,
+    RunSettings,
+    new_session,
+    play,
+    run_chunk,
+    run_episode,
+)
 from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
 
 __all__ = [
     "PROTOCOLS",
     "ChunkResult",
     "EnvStats",
+    "Episode",
     "EpisodeError",
     "EvalResult",
     "Protocol",
@@ -20,4 +30,5 @@ __all__ = [
     "parse_betas",
     "play",
     "run_chunk",
+    "run_episode",
 ]

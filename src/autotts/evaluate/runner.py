@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..controllers import ControllerSpec, make_solver, vote
 from ..data import Environment
-from ..env import BudgetExceeded, Session, full_read_records
+from ..env import BudgetExceeded, ReadRecords, Session, full_read_records
 from .protocol import Protocol
 
 
@@ -47,7 +47,14 @@ class RunSettings:
     budget: float | None = None
 
 
-def new_session(env: Environment, question: int, order: Sequence[int], rs: RunSettings) -> Session:
+def new_session(
+    env: Environment,
+    question: int,
+    order: Sequence[int],
+    rs: RunSettings,
+    read_records: ReadRecords | None = None,
+) -> Session:
+    """A session on one question of ``env`` under one chain order."""
     q = env.questions[question]
     return Session(
         q.probes,
@@ -57,6 +64,48 @@ def new_session(env: Environment, question: int, order: Sequence[int], rs: RunSe
         env.interval,
         kappa_probe=rs.kappa_probe,
         budget=rs.budget,
+        read_records=read_records,
+    )
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One question under one replicate, played to the end; ``session.trace()`` is what the
+    controller did, action by action, with costs."""
+
+    question: int
+    replicate: int
+    answer: str | None
+    gold: str
+    error: str | None
+    truncated: bool
+    session: Session
+
+    @property
+    def correct(self) -> bool:
+        return self.error is None and self.answer == self.gold
+
+
+def run_episode(
+    env: Environment,
+    controller: ControllerSpec,
+    question: int,
+    replicate: int,
+    rs: RunSettings | None = None,
+) -> Episode:
+    """Play one episode exactly as the evaluator does (same chain order, same charging)."""
+    rs = rs or RunSettings()
+    if not 0 <= question < len(env):
+        raise ValueError(f"question {question} is out of range (the environment has {len(env)})")
+    if not 0 <= replicate < rs.protocol.replicates:
+        raise ValueError(
+            f"replicate {replicate} is out of range (the protocol has {rs.protocol.replicates})"
+        )
+    order = rs.protocol.orders(question, env.questions[question].n_chains)[replicate]
+    session = new_session(env, question, order, rs)
+    answer, error, truncated = play(session, make_solver(controller))
+    return Episode(
+        question, replicate, answer, env.questions[question].gold, error, truncated, session
     )
 
 
@@ -91,24 +140,14 @@ def run_chunk(
 ) -> ChunkResult:
     start = time.perf_counter()
     out = ChunkResult(list(questions), [], [], [])
-    interval, kappa, budget = env.interval, rs.kappa_probe, rs.budget
     for qi in questions:
         q = env.questions[qi]
-        probes, tokens, finals, gold = q.probes, q.tokens, q.finals, q.gold
-        reads = full_read_records(probes, tokens, finals)
+        gold = q.gold
+        reads = full_read_records(q.probes, q.tokens, q.finals)  # shared by the replicates
         correct = sequential = 0
         cost = 0.0
         for r, order in enumerate(rs.protocol.orders(qi, q.n_chains)):
-            s = Session(
-                probes,
-                tokens,
-                finals,
-                order,
-                interval,
-                kappa_probe=kappa,
-                budget=budget,
-                read_records=reads,
-            )
+            s = new_session(env, qi, order, rs, reads)
             answer, error, truncated = play(s, make_solver(cs))
             if error is not None:
                 out.errors.append(EpisodeError(qi, r, error))
