@@ -4,6 +4,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are derandomized (the same examples every run: a CI failure reproduces
+# locally) and have no deadline (the machines are shared and noisy).
+settings.register_profile("autotts", deadline=None, derandomize=True)
+settings.load_profile("autotts")
 
 ROOT = Path(__file__).resolve().parents[1]
 
