@@ -409,3 +409,28 @@ def test_every_registered_controller_conforms(name: str) -> None:
 
 def test_conformance_covers_the_built_ins() -> None:
     assert {"sc", "asc", "esc", "parallel_probe", "cmc"} <= set(registered())
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "expected"),
+    [
+        ("sc", {"k": 16}, {"k": 16}),
+        ("sc", {"k": 16.0}, {"k": 16}),  # a whole float is the integer
+        ("asc", {"threshold": 1}, {"max_samples": 64, "threshold": 1.0}),
+    ],
+)
+def test_parameters_take_the_type_of_their_default(
+    name: str, params: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    settings = get_controller(name)(**params).settings
+    assert settings == {**get_controller(name).defaults, **expected}
+    assert all(type(settings[k]) is type(v) for k, v in get_controller(name).defaults.items())
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("sc", {"k": 2.9}), ("sc", {"k": "many"}), ("sc", {"k": True}), ("asc", {"threshold": "x"})],
+)
+def test_lossy_or_wrongly_typed_parameters_are_refused(name: str, params: dict[str, Any]) -> None:
+    with pytest.raises(ControllerError, match="must be"):
+        get_controller(name)(**params)

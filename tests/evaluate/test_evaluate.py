@@ -219,6 +219,23 @@ def test_answering_through_the_session(tmp_path: Path) -> None:
     assert (r.errors, r.accuracy) == (0, 100)
 
 
+def test_answering_one_thing_and_returning_another_is_an_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        class Contradicts:
+            def solve(self, session):
+                session.answer(session.read(1)[0])
+                return "something else"
+        """,
+    )
+    (r,) = evaluate(
+        [agreeing_env()], ControllerSpec(f"{path}:Contradicts"), protocol=Protocol(replicates=2)
+    )
+    assert (r.errors, r.accuracy) == (r.episodes, 0)
+    assert "but returned 'something else'" in r.error_examples[0]
+
+
 def test_a_controller_that_cannot_be_built_fails_up_front() -> None:
     from autotts.controllers import ControllerError
 
