@@ -6,7 +6,8 @@ Part 1 times whole ``autotts evaluate --json`` processes (start-up and file load
 the two workloads the original evaluator was timed on, at rest, on this kind of machine:
 CMC at beta 0.5 on Qwen3-4B/aime25 (3,000 episodes, 7.5 s) and SC@64 over the eight replay
 environments (24,000 episodes, 4.5 s). It prints the best of ``--repeat`` runs and the speed-up.
-Part 2 prints in-process episodes/s per controller with 1 and 2 workers.
+Part 2 prints in-process episodes/s per controller with 1 and 2 workers, part 3 the time and
+memory it takes to load the eight environments.
 
 The machines are shared and noisy: take the best of several runs, and compare ratios.
 """
@@ -101,6 +102,27 @@ def part2(replay: Path, quick: bool) -> None:
         print(f"{label:16} {rates[0]:>10,.0f} {rates[1]:>10,.0f} {rates[1] / rates[0]:>7.2f}x")
 
 
+def part3(replay: Path) -> None:
+    import tracemalloc
+
+    from autotts.data import load_env
+
+    files = sorted(glob.glob(str(replay / "*" / "*.json")))
+    size = sum(os.path.getsize(f) for f in files)
+    start = time.perf_counter()
+    envs = [load_env(f) for f in files]
+    seconds = time.perf_counter() - start
+    del envs
+    tracemalloc.start()  # a second load, traced (tracing slows it down)
+    envs = [load_env(f) for f in files]
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"\nloading the {len(envs)} environments ({size / 1e6:.1f} MB of JSON): {seconds:.3f} s, "
+        f"{held / 1e6:.1f} MB held ({held / size:.2f}x the files), {peak / 1e6:.1f} MB peak"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -109,6 +131,7 @@ def main() -> None:
     replay = replay_dir()
     part1(replay, a.repeat)
     part2(replay, a.quick)
+    part3(replay)
 
 
 if __name__ == "__main__":
