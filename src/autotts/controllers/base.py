@@ -22,6 +22,9 @@ class ControllerError(ValueError):
 
 
 class Controller:
+    """Subclass, set ``name`` (and ``uses_beta``/``schedule`` or ``defaults``), implement
+    ``solve``; ``self.settings`` holds every setting this instance runs with."""
+
     name: ClassVar[str] = ""
     uses_beta: ClassVar[bool] = False
     defaults: ClassVar[dict[str, Any]] = {}

@@ -7,7 +7,7 @@ session's compatibility surface) as ``Class(config={"beta": b}, **params)`` when
 else ``Class(**params)``. Either kind is called through ``solve(session)`` (or ``__call__``).
 
 This module executes the file's code in this process: it is for code the user trusts. Candidates
-written by a proposer go through the discovery sandbox instead.
+written by a proposer are untrusted and must run in a sandbox instead.
 """
 
 from __future__ import annotations

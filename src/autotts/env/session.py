@@ -15,9 +15,10 @@ the chain and charges ``max(0, total_tokens - charged_so_far)``; a full read cha
 ``total_tokens``. Cost = tokens + ``kappa_probe`` per PROBE. A budget, when set, is checked before
 every action: one whose cost would exceed it raises :class:`BudgetExceeded` and changes nothing.
 
-The session records every action with its token charge (``trace()``): controllers need no trace
+The session records every action with its tokens and cost (``trace()``): controllers need no trace
 code. It never holds the gold answer; the chains' unrevealed answers sit in private state that only
-the actions read (the discovery sandbox forbids reaching into private attributes).
+the actions read. (Python cannot hide them from code that pokes at private attributes: code
+that is not trusted must be kept from doing so by the sandbox that runs it.)
 """
 
 from __future__ import annotations
