@@ -334,7 +334,8 @@ def test_an_unreached_budget_changes_nothing() -> None:
     p = Protocol("subsample", 3)
     (free,) = evaluate([env], ControllerSpec("cmc"), [0.7], protocol=p)
     (capped,) = evaluate([env], ControllerSpec("cmc"), [0.7], protocol=p, budget=1e12)
-    assert numbers(capped) == numbers(free)
+    assert capped.budget == 1e12  # recorded with the result; every measured number is the same
+    assert {**numbers(capped), "budget": None} == numbers(free)
 
 
 def test_a_tight_budget_truncates_probe_controllers() -> None:
@@ -388,3 +389,19 @@ def test_results_carry_a_bootstrap_ci_over_questions() -> None:
     (r,) = evaluate([env], ControllerSpec("cmc"), [0.5], protocol=Protocol("subsample", 3))
     assert r.accuracy_ci95 == bootstrap_ci(r.per_question_accuracy)
     assert r.accuracy == pytest.approx(100 * sum(r.per_question_accuracy) / 10)
+
+
+def test_matching_is_applied_by_the_evaluator_and_recorded() -> None:
+    env = make_env([([(["1"], 600, "$7$"), (["1"], 600, "\\boxed{7}"), (["1"], 600, "8")], "7")])
+    p = Protocol(replicates=3)
+    (exact,) = evaluate([env], ControllerSpec("sc", {"k": 3}), protocol=p)
+    (normalized,) = evaluate([env], ControllerSpec("sc", {"k": 3}), protocol=p, match="normalized")
+    assert (exact.accuracy, exact.match) == (0, "exact")
+    assert (normalized.accuracy, normalized.match) == (100, "normalized")
+    with pytest.raises(ValueError, match="unknown answer matching"):
+        evaluate([env], ControllerSpec("sc", {"k": 3}), protocol=p, match="fuzzy")
+
+
+def test_the_budget_is_recorded_with_the_result() -> None:
+    (r,) = evaluate([agreeing_env()], ControllerSpec("sc", {"k": 3}), budget=1e9)
+    assert r.budget == 1e9 and r.to_json()["budget"] == 1e9

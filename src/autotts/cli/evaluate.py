@@ -164,7 +164,7 @@ def evaluate(
     reported (exit 0), unless every episode raised (exit 2).
     """
     from ..controllers import ControllerSpec, make_solver
-    from ..data import MATCH_MODES, apply_matching, load_env
+    from ..data import MATCH_MODES, load_env
     from ..evaluate import Protocol
     from ..evaluate import evaluate as run_evaluation
 
@@ -179,7 +179,7 @@ def evaluate(
         raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
     for b in betas:
         make_solver(spec.with_beta(b))
-    envs = [apply_matching(load_env(path), match) for path in env_files]
+    envs = [load_env(path) for path in env_files]
 
     options: dict[str, Any] = dict(
         protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget, workers=workers

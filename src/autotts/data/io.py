@@ -269,8 +269,12 @@ def question_records(env: Environment) -> list[dict[str, Any]]:
 def content_hash(env: Environment) -> str:
     """sha256 of the chain content (questions, gold answers, interval, chains), independent of
     file format and metadata, so an imported file hashes like its source."""
+    return _hash_records(question_records(env))
+
+
+def _hash_records(records: list[dict[str, Any]]) -> str:
     h = hashlib.sha256()
-    for rec in question_records(env):
+    for rec in records:
         h.update(json.dumps(rec, separators=(",", ":"), ensure_ascii=False).encode())
     return "sha256:" + h.hexdigest()
 
@@ -278,9 +282,10 @@ def content_hash(env: Environment) -> str:
 def write_env(env: Environment, path: str | os.PathLike[str]) -> str:
     """Write ``env`` in autotts's own format (atomically: a crash never leaves half a file);
     returns the content hash it recorded."""
+    records = question_records(env)
     meta = env.meta.to_dict()
-    meta["content_hash"] = digest = content_hash(env)
-    doc = {FORMAT_KEY: FORMAT_VERSION, "meta": meta, "questions": question_records(env)}
+    meta["content_hash"] = digest = _hash_records(records)  # always of what is written
+    doc = {FORMAT_KEY: FORMAT_VERSION, "meta": meta, "questions": records}
     target = Path(path)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..controllers import ControllerSpec, make_solver, vote
-from ..data import Environment
+from ..data import Environment, apply_matching
 from ..env import BudgetExceeded, ReadRecords, Session, full_read_records
 from .protocol import Protocol
 
@@ -92,9 +92,12 @@ def run_episode(
     question: int,
     replicate: int,
     rs: RunSettings | None = None,
+    match: str = "exact",
 ) -> Episode:
-    """Play one episode exactly as the evaluator does (same chain order, same charging)."""
+    """Play one episode exactly as the evaluator does (same chain order, same charging, same
+    answer matching)."""
     rs = rs or RunSettings()
+    env = apply_matching(env, match)
     if not 0 <= question < len(env):
         raise ValueError(f"question {question} is out of range (the environment has {len(env)})")
     if not 0 <= replicate < rs.protocol.replicates:

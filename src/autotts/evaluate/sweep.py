@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..controllers import ControllerSpec, make_solver
-from ..data import Environment
+from ..data import Environment, apply_matching
 from .protocol import Protocol
 from .runner import ChunkResult, EpisodeError, RunSettings, Task, run_tasks
 
@@ -31,6 +31,7 @@ class EvalResult:
     seed: int
     match: str
     kappa_probe: float
+    budget: float | None
     accuracy: float  # percent
     accuracy_ci95: tuple[float, float]
     avg_total_tokens: float
@@ -117,6 +118,7 @@ def _merge(
         seed=rs.protocol.seed,
         match=match,
         kappa_probe=rs.kappa_probe,
+        budget=rs.budget,
         accuracy=round(100 * sum(per_q) / len(per_q), 6),
         accuracy_ci95=bootstrap_ci(per_q),
         avg_total_tokens=round(cost / episodes, 6),
@@ -142,10 +144,12 @@ def evaluate(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list[EvalResult]:
-    """Evaluate ``controller`` at each beta (default: the spec's own) on each environment
-    (already matched with
-    ``apply_matching``; ``match`` is recorded). Results are ordered env-major, then beta.
-    ``progress`` is called with the number of episodes each finished chunk covered."""
+    """Evaluate ``controller`` at each beta (default: the spec's own) on each environment under
+    answer matching ``match``. Results are ordered env-major, then beta. ``progress`` is called
+    with the number of episodes each finished chunk covered."""
+    if not envs:
+        raise ValueError("no environments to evaluate")
+    envs = [apply_matching(env, match) for env in envs]
     rs = RunSettings(protocol or Protocol(), kappa_probe, budget)
     specs = [controller.with_beta(b) for b in betas] if betas is not None else [controller]
     for cs in specs:
