@@ -36,10 +36,6 @@ class ControllerSpec:
     params: dict[str, Any] = field(default_factory=dict)
     beta: float | None = None
 
-    @property
-    def is_file(self) -> bool:
-        return ":" in self.spec and self.spec.rsplit(":", 1)[0].endswith(".py")
-
     def with_beta(self, beta: float | None) -> ControllerSpec:
         return ControllerSpec(self.spec, dict(self.params), beta)
 
