@@ -95,6 +95,13 @@ def register(cls: C) -> C:
     return cls
 
 
+def register_as(name: str, cls: type[Controller]) -> str:
+    """Make ``cls`` available as ``name`` without touching the class (e.g. a candidate loaded in
+    the sandbox, whose own ``name`` may collide with a built-in); returns ``name``."""
+    _REGISTRY[name] = cls
+    return name
+
+
 def registered() -> dict[str, type[Controller]]:
     """Built-in controllers by name."""
     return dict(_REGISTRY)

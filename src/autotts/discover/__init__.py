@@ -1,0 +1,23 @@
+"""Discovery: proposers write controller code, the sandbox runs it, the history keeps
+everything, digests of curves and traces feed back, and the selection is judged once on a
+held-out split."""
+
+from .config import DEFAULT_BETAS, DiscoverConfig
+from .contract import CONTRACT_TEXT, contract_problems
+from .history import EvalKey, History
+from .loop import Discovery, Reporter
+from .run import PROPOSERS, discover, make_proposer
+
+__all__ = [
+    "CONTRACT_TEXT",
+    "DEFAULT_BETAS",
+    "PROPOSERS",
+    "DiscoverConfig",
+    "Discovery",
+    "EvalKey",
+    "History",
+    "Reporter",
+    "contract_problems",
+    "discover",
+    "make_proposer",
+]

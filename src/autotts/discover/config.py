@@ -1,0 +1,70 @@
+"""A discovery run's resolved configuration, stored in the history so ``--resume`` needs only
+the run directory."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ..evaluate import Protocol
+from .measure import TRACE_REPLICATES, MeasureSettings
+
+DEFAULT_BETAS = tuple(round(0.1 * i, 10) for i in range(11))
+
+
+@dataclass
+class DiscoverConfig:
+    search_envs: list[str]
+    heldout_envs: list[str]
+    proposer: str = "openai"
+    proposer_options: dict[str, Any] = field(default_factory=dict)
+    rounds: int = 5
+    candidates_per_round: int = 2
+    betas: list[float] = field(default_factory=lambda: list(DEFAULT_BETAS))
+    replicates: int = 100
+    protocol: str = "official"
+    seed: int = 0
+    match: str = "exact"
+    kappa_probe: float = 0.0
+    budget: float | None = None
+    trace_replicates: int = TRACE_REPLICATES
+    timeout_s: float = 900.0
+    memory_mb: int = 4096
+    # filled in by the loop: content hashes of the environments, in order
+    search_hashes: list[str] = field(default_factory=list)
+    heldout_hashes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.search_envs:
+            raise ValueError("give at least one --search-env")
+        if not self.heldout_envs:
+            raise ValueError("give at least one --heldout-env")
+        overlap = sorted(set(self.search_envs) & set(self.heldout_envs))
+        if overlap:
+            raise ValueError(f"{overlap[0]} is in both the search and the held-out split")
+        if self.rounds < 1 or self.candidates_per_round < 1:
+            raise ValueError("--rounds and --candidates-per-round must be at least 1")
+        if not self.betas:
+            raise ValueError("give at least one beta")
+        Protocol(self.protocol, self.replicates, self.seed)  # validates
+
+    @property
+    def settings(self) -> MeasureSettings:
+        return MeasureSettings(
+            Protocol(self.protocol, self.replicates, self.seed),
+            self.match,
+            self.kappa_probe,
+            self.budget,
+            self.trace_replicates,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        # never store a secret: the key's variable name is kept, not its value
+        d["proposer_options"] = {k: v for k, v in self.proposer_options.items() if k != "api_key"}
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> DiscoverConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

@@ -1,0 +1,374 @@
+"""The discovery loop: propose → sandbox → measure → record → digest, round after round; then
+select on the search split and evaluate the selection once on the held-out split.
+
+Everything is written to the history as it happens, and every step first looks there: a resumed
+run re-proposes nothing already proposed and re-evaluates nothing already evaluated, so after a
+crash or Ctrl-C ``--resume`` finishes with the same summary an uninterrupted run would have.
+Proposals of round r see only rounds before r, which keeps that true with parallel evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..controllers import ControllerSpec
+from ..data import Environment, load_env
+from ..data.io import content_hash
+from .baselines import baseline_points, run_units
+from .config import DiscoverConfig
+from .contract import contract_problems
+from .digest import Sweep, history_digest, score
+from .history import CandidateRow, EvalKey, History, code_hash
+from .prompt import seed_sources
+from .proposers import Context, CostLimitReached, Proposal, ProposalError, Proposer
+from .summary import build_summary
+
+JOB = "autotts.discover.measure:measure_job"
+
+
+class Reporter(Protocol):
+    """Progress hooks: the CLI draws bars; tests and scripts get :class:`Silent`."""
+
+    def phase(self, title: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def note(self, text: str) -> None: ...
+    def done(self) -> None: ...
+
+
+class Silent:
+    def phase(self, title: str, total: int) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+@dataclass
+class Split:
+    paths: list[str]
+    envs: list[Environment]
+    hashes: list[str]
+    labels: list[str]
+
+
+def load_split(paths: Sequence[str]) -> Split:
+    envs = [load_env(Path(p)) for p in paths]
+    labels: list[str] = []
+    for env in envs:
+        label = f"{env.meta.model}/{env.meta.dataset}"
+        n = 2
+        while label in labels:
+            label = f"{env.meta.model}/{env.meta.dataset}#{n}"
+            n += 1
+        labels.append(label)
+    hashes = [content_hash(env) for env in envs]
+    return Split(list(paths), envs, hashes, labels)
+
+
+class Discovery:
+    def __init__(
+        self,
+        run_dir: Path,
+        history: History,
+        run: int,
+        config: DiscoverConfig,
+        proposer: Proposer,
+        *,
+        workers: int = 2,
+        reporter: Reporter | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.h = history
+        self.run = run
+        self.cfg = config
+        self.proposer = proposer
+        self.workers = max(1, workers)
+        self.rep: Reporter = reporter or Silent()
+        self.settings = config.settings
+        self.search = load_split(config.search_envs)
+        stored_hashes = config.search_hashes or self.search.hashes
+        for path, h, stored in zip(
+            config.search_envs, self.search.hashes, stored_hashes, strict=True
+        ):
+            if h != stored:
+                raise ValueError(f"{path}: changed since the run started (content hash differs)")
+        self.stopped: str | None = None
+
+    # ------------------------------------------------------------------ keys and records
+    def _key(self, code: str, cls: str, beta: float | None, env_hash: str) -> EvalKey:
+        s = self.settings
+        return EvalKey(
+            code,
+            cls,
+            beta,
+            env_hash,
+            s.protocol.name,
+            s.protocol.replicates,
+            s.protocol.seed,
+            s.match,
+            s.kappa_probe,
+            s.budget,
+        )
+
+    def _cached(self, key: EvalKey) -> dict[str, Any] | None:
+        result = self.h.get_result(key)
+        trace = self.h.get_trace(key)
+        if result is None or trace is None:
+            return None
+        return {"beta": key.beta, "result": result, "trace": trace}
+
+    def _store(self, key: EvalKey, record: dict[str, Any]) -> None:
+        self.h.put_result(key, record["result"])
+        self.h.put_trace(key, record["trace"])
+
+    # ------------------------------------------------------------------ baselines
+    def baselines(self, split: Split) -> Mapping[str, Sweep]:
+        """Every baseline's sweep on ``split``, measured once and cached."""
+        points = baseline_points(self.cfg.betas)
+        out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        todo: list[tuple[int, ControllerSpec]] = []
+        keys: list[tuple[str, str, EvalKey]] = []
+        for name, pts in points.items():
+            for label, spec in pts:
+                params = ",".join(f"{k}={v}" for k, v in sorted(spec.params.items()))
+                for ei, h in enumerate(split.hashes):
+                    key = self._key(f"builtin:{spec.spec}({params})", spec.spec, spec.beta, h)
+                    if self._cached(key) is None:
+                        todo.append((ei, spec))
+                        keys.append((name, label, key))
+        if todo:
+            self.rep.phase(f"baselines on {len(split.envs)} environments", len(todo))
+
+            def done(n: int, record: dict[str, Any]) -> None:
+                self._store(keys[n][2], record)
+                self.rep.advance()
+
+            run_units(split.envs, todo, self.settings, self.workers, done)
+            self.rep.done()
+        for name, pts in points.items():
+            for label, spec in pts:
+                params = ",".join(f"{k}={v}" for k, v in sorted(spec.params.items()))
+                for ei, h in enumerate(split.hashes):
+                    key = self._key(f"builtin:{spec.spec}({params})", spec.spec, spec.beta, h)
+                    rec = self._cached(key)
+                    assert rec is not None
+                    rec["label"] = label
+                    out.setdefault(name, {}).setdefault(split.labels[ei], []).append(rec)
+        return out
+
+    # ------------------------------------------------------------------ candidates
+    def _candidate_units(self, cand: CandidateRow, split: Split) -> list[int]:
+        """Environments of ``split`` on which some beta of ``cand`` is not yet stored."""
+        return [
+            ei
+            for ei, h in enumerate(split.hashes)
+            if any(
+                self._cached(self._key(cand.code_hash, cand.class_name, b, h)) is None
+                for b in self.cfg.betas
+            )
+        ]
+
+    def _sandbox(self, cand: CandidateRow, path: str) -> Any:
+        from ..sandbox import Limits, run_sandboxed
+
+        payload = {
+            "envs": [path],
+            "betas": list(self.cfg.betas),
+            "settings": self.settings.to_json(),
+            "name": f"candidate_{cand.code_hash}",
+        }
+        limits = Limits(timeout_s=self.cfg.timeout_s, memory_mb=self.cfg.memory_mb)
+        return run_sandboxed(cand.code, cand.class_name, JOB, payload, limits)
+
+    def measure_candidates(self, cands: Sequence[CandidateRow], split: Split) -> dict[str, str]:
+        """Run every missing (candidate, environment) unit in the sandbox, in parallel; store
+        the records. Returns candidate id → failure reason (status, reason) for failed units."""
+        units = [(c, ei) for c in cands for ei in self._candidate_units(c, split)]
+        failures: dict[str, str] = {}
+        if not units:
+            return failures
+        self.rep.phase(f"measuring {len(cands)} candidate(s) in the sandbox", len(units))
+        with ThreadPoolExecutor(self.workers) as pool:
+            futures = [(c, ei, pool.submit(self._sandbox, c, split.paths[ei])) for c, ei in units]
+            for c, ei, f in futures:
+                out = f.result()
+                self.rep.advance()
+                if not out.ok:
+                    failures.setdefault(c.id, f"{out.status}\t{split.labels[ei]}: {out.reason}")
+                    continue
+                if out.data.get("knob_problems"):
+                    failures.setdefault(c.id, "contract\t" + "; ".join(out.data["knob_problems"]))
+                    continue
+                for rec in out.data["records"]:
+                    key = self._key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
+                    self._store(key, rec)
+        self.rep.done()
+        return failures
+
+    def sweep_of(self, cand: CandidateRow, split: Split) -> Sweep | None:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for ei, h in enumerate(split.hashes):
+            for b in self.cfg.betas:
+                rec = self._cached(self._key(cand.code_hash, cand.class_name, b, h))
+                if rec is None:
+                    return None
+                out.setdefault(split.labels[ei], []).append(rec)
+        return out
+
+    def judge(self, cands: Sequence[CandidateRow], baselines: Mapping[str, Sweep]) -> None:
+        """Policy check, measure, contract check and score each proposed candidate."""
+        from ..sandbox import check_source
+
+        pending = []
+        for c in cands:
+            if c.status != "proposed":
+                continue
+            violations = check_source(c.code, "controller.py")
+            if violations:
+                more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
+                self.h.set_status(c.id, "policy", f"{violations[0]}{more}")
+            else:
+                pending.append(c)
+        failures = self.measure_candidates(pending, self.search)
+        for c in pending:
+            if c.id in failures:
+                status, reason = failures[c.id].split("\t", 1)
+                self.h.set_status(c.id, status, reason)
+                continue
+            sweep = self.sweep_of(c, self.search)
+            assert sweep is not None
+            problems = contract_problems(
+                {
+                    env: [(r["beta"], r["result"]["avg_total_tokens"]) for r in recs]
+                    for env, recs in sweep.items()
+                }
+            )
+            errors = [r["result"]["errors"] for recs in sweep.values() for r in recs]
+            episodes = [r["result"]["episodes"] for recs in sweep.values() for r in recs]
+            if sum(errors) == sum(episodes):
+                first = next(
+                    ex
+                    for recs in sweep.values()
+                    for r in recs
+                    for ex in r["result"]["error_examples"]
+                )
+                self.h.set_status(c.id, "error", f"every episode raised; first: {first}")
+            elif problems:
+                self.h.set_status(c.id, "contract", "; ".join(problems), score(sweep, baselines))
+            else:
+                self.h.set_status(c.id, "ok", "", score(sweep, baselines))
+
+    # ------------------------------------------------------------------ proposing
+    def _context(self, rnd: int, slot: int, baselines: Mapping[str, Sweep]) -> Context:
+        earlier = [c for c in self.h.candidates(self.run) if c.round < rnd]
+        sweeps = {}
+        for c in earlier:
+            if c.status in ("ok", "contract"):
+                s = self.sweep_of(c, self.search)
+                if s is not None:
+                    sweeps[c.id] = s
+        rows = [c.__dict__ for c in earlier]
+        ok = sorted(
+            (c for c in earlier if c.status == "ok" and c.score is not None),
+            key=lambda c: (-(c.score or 0.0), c.round, c.slot),
+        )
+        return Context(
+            round=rnd,
+            slot=slot,
+            seed=self.cfg.seed * 1_000_003 + rnd * 1009 + slot,
+            seeds=seed_sources(),
+            digest=history_digest(rows, sweeps, baselines),
+            best=(ok[0].id, ok[0].code) if ok else None,
+            best_ids=[c.id for c in ok[:3]],
+            search_envs=[Path(p) for p in self.search.paths],
+        )
+
+    def _record(self, rnd: int, slot: int, p: Proposal, status: str, reason: str) -> CandidateRow:
+        cid = f"r{rnd}c{slot}"
+        row = CandidateRow(
+            cid,
+            self.run,
+            rnd,
+            slot,
+            p.class_name,
+            p.code,
+            code_hash(p.code),
+            p.parents,
+            self.proposer.name,
+            p.rationale,
+            p.prompt,
+            p.response,
+            p.tokens_in,
+            p.tokens_out,
+            p.cost_usd,
+            status,
+            reason,
+            None,
+        )
+        folder = self.run_dir / "candidates" / cid
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "controller.py").write_text(p.code)
+        (folder / "rationale.md").write_text(p.rationale + "\n")
+        self.h.add_candidate(row)
+        return row
+
+    def propose_round(self, rnd: int, baselines: Mapping[str, Sweep]) -> None:
+        for slot in range(self.cfg.candidates_per_round):
+            if self.h.candidate(self.run, rnd, slot) is not None or self.stopped:
+                continue
+            ctx = self._context(rnd, slot, baselines)
+            self.rep.note(f"round {rnd}: proposing candidate {slot} ({self.proposer.name})")
+            try:
+                p = self.proposer.propose(ctx)
+            except CostLimitReached as e:
+                self.stopped = f"cost limit reached: {e}"
+                self.rep.note(self.stopped)
+                return
+            except ProposalError as e:
+                self._record(rnd, slot, e.proposal or Proposal("", "", ""), "failed", str(e))
+                continue
+            self._record(rnd, slot, p, "proposed", "")
+
+    # ------------------------------------------------------------------ the run
+    def execute(self, heldout: Callable[[], Split]) -> dict[str, Any]:
+        baselines = self.baselines(self.search)
+        for rnd in range(self.cfg.rounds):
+            if self.h.round_finished(self.run, rnd):
+                continue
+            self.h.start_round(self.run, rnd)
+            self.propose_round(rnd, baselines)
+            self.judge([c for c in self.h.candidates(self.run) if c.round == rnd], baselines)
+            if self.stopped:
+                break
+            self.h.finish_round(self.run, rnd)
+        cands = self.h.candidates(self.run)
+        ok = sorted(
+            (c for c in cands if c.status == "ok" and c.score is not None),
+            key=lambda c: (-(c.score or 0.0), c.round, c.slot),
+        )
+        selected = ok[0] if ok else None
+        held = heldout()
+        held_base = self.baselines(held)
+        held_sel = None
+        if selected is not None:
+            failures = self.measure_candidates([selected], held)
+            if selected.id in failures:
+                raise RuntimeError(
+                    f"held-out evaluation of {selected.id} failed: "
+                    f"{failures[selected.id].split(chr(9), 1)[1]}"
+                )
+            held_sel = self.sweep_of(selected, held)
+        search_sel = self.sweep_of(selected, self.search) if selected else None
+        return build_summary(
+            self.cfg, cands, selected, baselines, search_sel, held_base, held_sel, self.stopped
+        )

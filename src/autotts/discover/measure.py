@@ -1,0 +1,275 @@
+"""Measuring a controller for discovery: its beta sweep plus what its episodes did.
+
+:func:`measure` returns, per (environment, beta), the evaluator's result and *trace statistics*
+from replaying the first few replicates with their action logs: how wide and deep it went,
+probes, prunes (and how often a pruned chain would have been right), why episodes stopped, and
+one compact action string per question. Baselines are measured in this process; candidates in
+the sandbox through :func:`measure_job`, so their code never runs here.
+
+Compact action strings read left to right: ``+3`` opened chain 3 (first interval), ``3:42``
+advanced chain 3 one interval and probed it (answer 42), ``>3`` advanced without probing,
+``?3:42`` probed without advancing, ``r3:42`` read chain 3 whole (final answer 42), ``x3``
+pruned chain 3; ``a*4`` repeats an item 4 times; a ``!`` after an answer
+marks a finished chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..controllers import Controller, ControllerSpec
+from ..data import Environment, apply_matching, load_env
+from ..env import Action
+from ..evaluate import EvalResult, Protocol, evaluate
+from ..evaluate.runner import RunSettings, new_session, play
+
+TRACE_REPLICATES = 4
+MAX_ACTION_STRING = 240
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    protocol: Protocol
+    match: str = "exact"
+    kappa_probe: float = 0.0
+    budget: float | None = None
+    trace_replicates: int = TRACE_REPLICATES
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.protocol
+        return {
+            "protocol": {"name": p.name, "replicates": p.replicates, "seed": p.seed},
+            "match": self.match,
+            "kappa_probe": self.kappa_probe,
+            "budget": self.budget,
+            "trace_replicates": self.trace_replicates,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> MeasureSettings:
+        return cls(
+            Protocol(**d["protocol"]),
+            d["match"],
+            d["kappa_probe"],
+            d["budget"],
+            d["trace_replicates"],
+        )
+
+
+def _compact(items: list[str]) -> str:
+    """Run-length encode and cap an episode's action items."""
+    out: list[str] = []
+    for item in items:
+        if out and (out[-1] == item or out[-1].startswith(item + "*")):
+            head, _, n = out[-1].partition("*")
+            out[-1] = f"{head}*{int(n or 1) + 1}"
+        else:
+            out.append(item)
+    text = " ".join(out)
+    if len(text) > MAX_ACTION_STRING:
+        cut = text[: MAX_ACTION_STRING - 20].rsplit(" ", 1)[0]
+        text = f"{cut} … {out[-1]}"
+    return text
+
+
+def episode_summary(
+    trace: Sequence[Action],
+    order: Sequence[int],
+    probes: Sequence[Sequence[str]],
+    finals: Sequence[str],
+    gold: str,
+) -> dict[str, Any]:
+    """Replays an action log against the chains it used: the compact action string, and which
+    opened chains ended pruned, finished or still running."""
+    pos: list[int] = []
+    state: list[str] = []  # running | finished | pruned
+    seen: list[str | None] = []
+    items: list[str] = []
+
+    def answer_of(i: int) -> str:
+        j = order[i]
+        return finals[j] if state[i] == "finished" else probes[j][pos[i] - 1]
+
+    for a in trace:
+        i = a.chain
+        if a.kind == "BRANCH":
+            p = probes[order[i]]
+            pos.append(1 if p else 0)
+            state.append("running" if p else "finished")
+            seen.append(None)
+            items.append(f"+{i}")
+        elif a.kind == "READ":
+            pos.append(len(probes[order[i]]))
+            state.append("finished")
+            seen.append(finals[order[i]])
+            items.append(f"r{i}:{finals[order[i]]}")
+        elif a.kind == "CONTINUE":
+            if pos[i] < len(probes[order[i]]):
+                pos[i] += 1
+            else:
+                state[i] = "finished"
+            items.append(f">{i}")
+        elif a.kind == "PROBE":
+            revealed = answer_of(i)
+            seen[i] = revealed
+            ans = revealed + ("!" if state[i] == "finished" else "")
+            if items and items[-1] == f">{i}":
+                items[-1] = f"{i}:{ans}"
+            else:
+                items.append(f"?{i}:{ans}")
+        elif a.kind == "PRUNE":
+            state[i] = "pruned"
+            items.append(f"x{i}")
+        elif a.kind == "ANSWER":
+            pass
+    pruned_right = sum(1 for i, s in enumerate(state) if s == "pruned" and finals[order[i]] == gold)
+    return {
+        "actions": _compact(items),
+        "states": state,
+        "last_seen": seen,
+        "width": len(state),
+        "pruned": state.count("pruned"),
+        "pruned_right": pruned_right,
+        "live_at_stop": state.count("running"),
+        "probes": sum(1 for a in trace if a.kind == "PROBE"),
+    }
+
+
+def trace_stats(
+    env: Environment, spec: ControllerSpec, settings: MeasureSettings
+) -> dict[str, Any]:
+    """Statistics over the first ``trace_replicates`` replicates of every question, and one
+    compact action string per question (replicate 0). ``env`` must already be matched."""
+    rs = RunSettings(settings.protocol, settings.kappa_probe, settings.budget)
+    n = min(settings.trace_replicates, settings.protocol.replicates)
+    totals = dict.fromkeys(
+        (
+            "episodes",
+            "width",
+            "pruned",
+            "pruned_right",
+            "live_at_stop",
+            "probes",
+            "tokens",
+            "truncated",
+            "errors",
+            "early_stops",
+        ),
+        0.0,
+    )
+    depth_tokens = 0.0
+    questions = []
+    from ..controllers import make_solver
+
+    for qi, q in enumerate(env.questions):
+        orders = settings.protocol.orders(qi, q.n_chains)
+        right = 0
+        example = ""
+        for r in range(n):
+            s = new_session(env, qi, orders[r], rs)
+            answer, error, truncated = play(s, make_solver(spec))
+            info = episode_summary(s.trace(), orders[r], q.probes, q.finals, q.gold)
+            right += error is None and answer == q.gold
+            totals["episodes"] += 1
+            for k in ("width", "pruned", "pruned_right", "live_at_stop", "probes"):
+                totals[k] += info[k]
+            totals["tokens"] += s.tokens
+            totals["truncated"] += truncated
+            totals["errors"] += error is not None
+            totals["early_stops"] += info["live_at_stop"] > 0
+            depth_tokens += s.tokens / max(1, info["width"])
+            if r == 0:
+                mark = "right" if error is None and answer == q.gold else "wrong"
+                example = f"{info['actions']}  => {answer if error is None else 'ERROR'} ({mark})"
+        questions.append({"gold": q.gold, "right": right, "of": n, "example": example})
+    e = max(1.0, totals["episodes"])
+    return {
+        "replicates": n,
+        "mean_width": round(totals["width"] / e, 3),
+        "mean_tokens_per_chain": round(depth_tokens / e, 1),
+        "mean_probes": round(totals["probes"] / e, 2),
+        "mean_pruned": round(totals["pruned"] / e, 3),
+        "pruned_right": int(totals["pruned_right"]),
+        "pruned": int(totals["pruned"]),
+        "early_stop_rate": round(totals["early_stops"] / e, 3),
+        "mean_live_at_stop": round(totals["live_at_stop"] / e, 3),
+        "truncated": int(totals["truncated"]),
+        "errors": int(totals["errors"]),
+        "questions": questions,
+    }
+
+
+def measure(
+    envs: Sequence[Environment],
+    spec: ControllerSpec,
+    betas: Sequence[float | None],
+    settings: MeasureSettings,
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One record per (environment, beta), env-major: ``{"env": index, "beta", "result",
+    "trace"}`` with the evaluator's result as JSON and :func:`trace_stats`."""
+    results = evaluate(
+        envs,
+        spec,
+        list(betas),
+        protocol=settings.protocol,
+        match=settings.match,
+        kappa_probe=settings.kappa_probe,
+        budget=settings.budget,
+        progress=progress,
+    )
+    out = []
+    it = iter(results)
+    for ei, env in enumerate(envs):
+        matched = apply_matching(env, settings.match)
+        for beta in betas:
+            r: EvalResult = next(it)
+            out.append(
+                {
+                    "env": ei,
+                    "beta": beta,
+                    "result": r.to_json(),
+                    "trace": trace_stats(matched, spec.with_beta(beta), settings),
+                }
+            )
+    return out
+
+
+def knob_problems(cls: type) -> list[str]:
+    """Ways a candidate class breaks the one-knob part of the beta contract."""
+    if not (isinstance(cls, type) and issubclass(cls, Controller)):
+        return ["the class must subclass autotts.controllers.Controller"]
+    problems = []
+    if not cls.uses_beta:
+        problems.append("uses_beta must be True: beta is the one knob")
+    if cls.defaults:
+        names = ", ".join(sorted(cls.defaults))
+        problems.append(f"exposes parameters besides beta ({names}); derive them in schedule")
+    if cls.schedule is Controller.schedule:
+        problems.append("schedule(beta) is not defined: it must return every internal setting")
+    return problems
+
+
+def measure_job(
+    payload: dict[str, Any], guard: Callable[[], None], load_controller: Callable[[], type]
+) -> dict[str, Any]:
+    """The sandbox job: load the environments (trusted), lock the process down, load the
+    candidate, and measure it. ``payload``: ``{"envs": [paths], "betas": [...],
+    "settings": MeasureSettings.to_json(), "name": registry name for the class}``."""
+    from ..controllers.base import register_as
+
+    envs = [load_env(Path(p)) for p in payload["envs"]]
+    settings = MeasureSettings.from_json(payload["settings"])
+    guard()
+    cls = load_controller()
+    problems = knob_problems(cls)
+    if problems:
+        return {"knob_problems": problems, "records": []}
+    name = register_as(payload["name"], cls)
+    return {
+        "knob_problems": [],
+        "records": measure(envs, ControllerSpec(name), payload["betas"], settings),
+    }

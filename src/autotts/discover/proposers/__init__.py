@@ -1,0 +1,21 @@
+"""Proposers: where candidate controllers come from."""
+
+from .base import (
+    Context,
+    CostLimitReached,
+    Proposal,
+    ProposalError,
+    Proposer,
+    controller_class_name,
+    extract_code,
+)
+
+__all__ = [
+    "Context",
+    "CostLimitReached",
+    "Proposal",
+    "ProposalError",
+    "Proposer",
+    "controller_class_name",
+    "extract_code",
+]

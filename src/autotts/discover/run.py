@@ -1,0 +1,99 @@
+"""Starting and resuming a discovery run in a run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .config import DiscoverConfig
+from .history import History
+from .loop import Discovery, Reporter, load_split
+from .proposers import Proposer
+
+PROPOSERS = ("openai", "agent")
+
+
+def make_proposer(cfg: DiscoverConfig, run_dir: Path, spent_usd: float) -> Proposer:
+    o = cfg.proposer_options
+    if cfg.proposer == "openai":
+        from .proposers.llm import OpenAIProposer
+
+        if not o.get("model"):
+            raise ValueError("the openai proposer needs --model")
+        key_env = o.get("api_key_env") or "OPENAI_API_KEY"
+        key = os.environ.get(key_env)
+        if not key:
+            if not o.get("base_url"):
+                raise ValueError(
+                    f"set {key_env} to the API key (or name another variable with --api-key-env)"
+                )
+            key = "EMPTY"  # local OpenAI-compatible servers (vLLM, llama.cpp) take any key
+        return OpenAIProposer(
+            model=o["model"],
+            base_url=o.get("base_url"),
+            api_key=key,
+            price_in=o.get("price_in", 0.0),
+            price_out=o.get("price_out", 0.0),
+            max_cost_usd=o.get("max_cost_usd"),
+            spent_usd=spent_usd,
+            timeout_s=o.get("llm_timeout_s", 600.0),
+            temperature=o.get("temperature"),
+        )
+    if cfg.proposer == "agent":
+        from .proposers.agent import AgentProposer
+
+        if not o.get("agent_cmd"):
+            raise ValueError("the agent proposer needs --agent-cmd (e.g. 'claude -p')")
+        return AgentProposer(o["agent_cmd"], run_dir / "workspace", o.get("agent_timeout_s", 1800))
+    raise ValueError(f"unknown proposer {cfg.proposer!r} (choose from {', '.join(PROPOSERS)})")
+
+
+def discover(
+    run_dir: Path,
+    cfg: DiscoverConfig | None,
+    *,
+    resume: bool = False,
+    workers: int = 2,
+    reporter: Reporter | None = None,
+    proposer: Proposer | None = None,
+) -> dict[str, Any]:
+    """Run (or, with ``resume``, continue) discovery in ``run_dir``; returns the summary, also
+    written to ``run_dir/summary.json``."""
+    db = run_dir / "history.sqlite"
+    if resume:
+        if not db.exists():
+            raise ValueError(f"{run_dir}: no discovery run to resume (no history.sqlite)")
+    elif db.exists():
+        raise ValueError(
+            f"{run_dir} already holds a discovery run: add --resume to continue it, or choose "
+            "another --run-dir"
+        )
+    with History.open(run_dir) as h:
+        if resume:
+            latest = h.latest_run()
+            if latest is None:
+                raise ValueError(f"{run_dir}: the history holds no run to resume")
+            run, stored = latest
+            cfg = DiscoverConfig.from_json(stored)
+        else:
+            if cfg is None:
+                raise ValueError("a new run needs its configuration")
+            cfg.search_hashes = load_split(cfg.search_envs).hashes
+            cfg.heldout_hashes = load_split(cfg.heldout_envs).hashes  # recorded, not shown
+            run = h.create_run(cfg.to_json())
+        prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run))
+        d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter)
+
+        def heldout() -> Any:
+            split = load_split(cfg.heldout_envs)
+            if cfg.heldout_hashes and split.hashes != cfg.heldout_hashes:
+                raise ValueError("a held-out environment changed since the run started")
+            return split
+
+        summary = d.execute(heldout)
+    tmp = run_dir / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    tmp.replace(run_dir / "summary.json")
+    return summary

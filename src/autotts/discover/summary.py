@@ -1,0 +1,138 @@
+"""``summary.json``: what a discovery run found, deterministic for a given seed.
+
+It holds the selected candidate (id, code path, score), every candidate's status, the per-env
+sweeps on the search and held-out splits for the selection and the baselines, the held-out
+matched-token advantage of the selection over each baseline, and the proposer's spending.
+Timings are left out on purpose: an interrupted and resumed run gives the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..evaluate.frontier import matched_advantage
+from .config import DiscoverConfig
+from .digest import Sweep, points
+from .history import CandidateRow
+
+_FIELDS = ("accuracy", "accuracy_ci95", "avg_total_tokens", "avg_sequential_tokens", "errors")
+
+
+def _table(sweep: Sweep) -> dict[str, list[dict[str, Any]]]:
+    out = {}
+    for env, records in sorted(sweep.items()):
+        rows = []
+        for r in records:
+            row: dict[str, Any] = {"point": r.get("label") or f"b={r['beta']:g}", "beta": r["beta"]}
+            row.update({k: r["result"][k] for k in _FIELDS})
+            rows.append(row)
+        out[env] = rows
+    return out
+
+
+def advantages(selected: Sweep, baselines: Mapping[str, Sweep]) -> dict[str, dict[str, Any]]:
+    """Per baseline: env → matched-token advantage of the selection (accuracy points), and the
+    mean over the environments where it is defined."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, base in sorted(baselines.items()):
+        per_env: dict[str, Any] = {}
+        for env, records in sorted(selected.items()):
+            adv = matched_advantage(points(records), points(base.get(env, ())))
+            per_env[env] = None if adv is None else round(adv, 3)
+        defined = [v for v in per_env.values() if v is not None]
+        per_env["mean"] = round(sum(defined) / len(defined), 3) if defined else None
+        out[name] = per_env
+    return out
+
+
+def build_summary(
+    cfg: DiscoverConfig,
+    candidates: Sequence[CandidateRow],
+    selected: CandidateRow | None,
+    search_baselines: Mapping[str, Sweep],
+    search_selected: Sweep | None,
+    heldout_baselines: Mapping[str, Sweep],
+    heldout_selected: Sweep | None,
+    stopped: str | None,
+) -> dict[str, Any]:
+    search = {name: _table(s) for name, s in sorted(search_baselines.items())}
+    heldout = {name: _table(s) for name, s in sorted(heldout_baselines.items())}
+    sel = None
+    if selected is not None and search_selected is not None:
+        sel = {
+            "id": selected.id,
+            "class_name": selected.class_name,
+            "code_path": f"candidates/{selected.id}/controller.py",
+            "code_hash": selected.code_hash,
+            "score": selected.score,
+            "spec": f"candidates/{selected.id}/controller.py:{selected.class_name}",
+        }
+        search["selected"] = _table(search_selected)
+        if heldout_selected is not None:
+            heldout["selected"] = _table(heldout_selected)
+    return {
+        "config": cfg.to_json(),
+        "selected": sel,
+        "stopped": stopped,
+        "candidates": [
+            {
+                "id": c.id,
+                "round": c.round,
+                "slot": c.slot,
+                "proposer": c.proposer,
+                "parents": c.parents,
+                "class_name": c.class_name,
+                "code_hash": c.code_hash,
+                "status": c.status,
+                "reason": c.reason,
+                "score": c.score,
+            }
+            for c in candidates
+        ],
+        "spent_usd": round(sum(c.cost_usd for c in candidates), 6),
+        "tokens_in": sum(c.tokens_in for c in candidates),
+        "tokens_out": sum(c.tokens_out for c in candidates),
+        "search": search,
+        "heldout": heldout,
+        "heldout_advantage": (
+            advantages(heldout_selected, heldout_baselines) if heldout_selected else None
+        ),
+    }
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    """A readable account of the summary for the terminal."""
+    lines = []
+    cands = summary["candidates"]
+    lines.append(f"{len(cands)} candidate(s):")
+    for c in cands:
+        what = (
+            f"score {c['score']:+.2f}"
+            if c["status"] == "ok" and c["score"] is not None
+            else f"{c['status']}" + (f": {c['reason']}" if c["reason"] else "")
+        )
+        lines.append(f"  {c['id']:<6} {c['proposer']:<7} {what}"[:160])
+    if summary["stopped"]:
+        lines.append(f"stopped early: {summary['stopped']}")
+    sel = summary["selected"]
+    if sel is None:
+        lines.append("no candidate passed every check: nothing selected")
+        return "\n".join(lines)
+    lines.append(f"selected {sel['id']} (search score {sel['score']:+.2f}): {sel['spec']}")
+    adv = summary.get("heldout_advantage") or {}
+    if adv:
+        lines.append("held-out matched-token advantage of the selection (accuracy points):")
+        for name, per_env in adv.items():
+            mean = per_env.get("mean")
+            lines.append(f"  vs {name:<15} " + ("n/a" if mean is None else f"{mean:+.2f}"))
+    held = summary["heldout"].get("selected", {})
+    for env, rows in held.items():
+        top = rows[-1]
+        lines.append(
+            f"  {env}: {top['accuracy']:.1f}% at {top['avg_total_tokens']:.0f} tokens "
+            f"({top['point']})"
+        )
+    if summary["spent_usd"]:
+        lines.append(f"proposer spending: ${summary['spent_usd']:.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""Accuracy–cost frontiers: comparing sweeps at matched token counts.
+
+A sweep is a list of (tokens, accuracy) points, one per beta (or k). Two sweeps are compared
+where both have points: accuracy is interpolated linearly in log tokens, because doubling the
+budget is the natural unit of spending in test-time scaling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+
+Point = tuple[float, float]  # (average tokens, accuracy in percent)
+
+
+def envelope(points: Iterable[Point]) -> list[Point]:
+    """The upper-left frontier: the points no other point beats on both tokens and accuracy
+    (fewer or equal tokens and higher accuracy), sorted by tokens."""
+    best = -math.inf
+    out: list[Point] = []
+    for t, a in sorted(points, key=lambda p: (p[0], -p[1])):
+        if a > best:
+            out.append((t, a))
+            best = a
+    return out
+
+
+def interpolate(curve: Sequence[Point], tokens: float) -> float | None:
+    """Accuracy of a sorted curve at ``tokens``, linear in log tokens; None outside its range."""
+    if not curve or tokens <= 0:
+        return None
+    if len(curve) == 1:
+        return curve[0][1] if math.isclose(tokens, curve[0][0], rel_tol=1e-9) else None
+    if tokens < curve[0][0] * (1 - 1e-9) or tokens > curve[-1][0] * (1 + 1e-9):
+        return None
+    x = math.log(tokens)
+    for (t0, a0), (t1, a1) in itertools.pairwise(curve):
+        if tokens <= t1 * (1 + 1e-9):
+            x0, x1 = math.log(t0), math.log(t1)
+            if x1 - x0 < 1e-12:
+                return max(a0, a1)
+            w = min(max((x - x0) / (x1 - x0), 0.0), 1.0)
+            return a0 + w * (a1 - a0)
+    return curve[-1][1]
+
+
+def matched_advantage(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
+    """Mean over the candidate's points that lie within the reference's token range of
+    (candidate accuracy − reference accuracy interpolated at that token count), in points of
+    accuracy. The reference is taken as its envelope (its best accuracy for the tokens).
+    None when no candidate point lies within the range."""
+    ref = envelope(reference)
+    diffs = []
+    for t, a in candidate:
+        r = interpolate(ref, t)
+        if r is not None:
+            diffs.append(a - r)
+    return sum(diffs) / len(diffs) if diffs else None
