@@ -76,21 +76,22 @@ def check_controller(
             "name": "candidate_check",
         }
         out = run_sandboxed(source, class_name, JOB, payload, limits)
-        if not out.ok:
+        if not out.ok or out.data is None:
             report.problems.append(f"{filename}: {out.status}: {out.reason}")
             return report
-        if out.data["knob_problems"]:
-            report.problems += [f"{filename}: {p}" for p in out.data["knob_problems"]]
+        data = out.data
+        if data["knob_problems"]:
+            report.problems += [f"{filename}: {p}" for p in data["knob_problems"]]
             return report
         pts = [
             (r["beta"], r["result"]["accuracy"], r["result"]["avg_total_tokens"])
-            for r in out.data["records"]
+            for r in data["records"]
         ]
         report.sweep[label] = pts
         sweeps[label] = [(b, t) for b, _, t in pts]
-        errors = sum(r["result"]["errors"] for r in out.data["records"])
+        errors = sum(r["result"]["errors"] for r in data["records"])
         if errors:
-            first = next(ex for r in out.data["records"] for ex in r["result"]["error_examples"])
+            first = next(ex for r in data["records"] for ex in r["result"]["error_examples"])
             report.problems.append(f"{filename}: {label}: {errors} episodes raised; first: {first}")
     report.problems += [f"{filename}: {p}" for p in contract_problems(sweeps)]
     return report

@@ -1,0 +1,273 @@
+"""``autotts discover``: propose, sandbox, measure and select controllers; judge on held-out."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import CliError
+from .options import GreedyOption
+
+
+class _Reporter:
+    """Rich progress bars per phase on a terminal; plain notes on stderr otherwise."""
+
+    def __init__(self, bars: bool) -> None:
+        self.bars = bars
+        self.progress: Any = None
+        self.task: Any = None
+
+    def phase(self, title: str, total: int) -> None:
+        self.done()
+        if not self.bars:
+            click.echo(f"autotts: {title} ({total} units)", err=True)
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(title, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, n)
+
+    def note(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text)
+        else:
+            click.echo(f"autotts: {text}", err=True)
+
+    def done(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+@click.command(short_help="Discover a controller: propose, sandbox, select, judge on held-out.")
+@click.option(
+    "--search-env",
+    "search",
+    cls=GreedyOption,
+    metavar="FILE...",
+    help="Environments the proposer learns from (a shell glob works).",
+)
+@click.option(
+    "--heldout-env",
+    "heldout",
+    cls=GreedyOption,
+    metavar="FILE...",
+    help="Environments for the final judgement only; never shown to the proposer.",
+)
+@click.option(
+    "--proposer",
+    default="openai",
+    show_default=True,
+    metavar="openai|agent",
+    help="Where candidates come from.",
+)
+@click.option("--model", help="openai: the model name at the endpoint.")
+@click.option("--base-url", help="openai: an OpenAI-compatible endpoint (default: OpenAI's).")
+@click.option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="openai: the environment variable holding the API key.",
+)
+@click.option(
+    "--price-in",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="openai: USD per million prompt tokens (for the cost ledger).",
+)
+@click.option(
+    "--price-out",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="openai: USD per million completion tokens.",
+)
+@click.option("--max-cost-usd", type=float, help="Stop proposing once this much is spent.")
+@click.option("--temperature", type=float, help="openai: sampling temperature.")
+@click.option(
+    "--llm-timeout",
+    default=600.0,
+    show_default=True,
+    type=float,
+    help="openai: seconds to wait for one reply.",
+)
+@click.option("--agent-cmd", help="agent: the coding-agent command, e.g. 'claude -p'.")
+@click.option(
+    "--agent-timeout",
+    default=1800.0,
+    show_default=True,
+    type=float,
+    help="agent: seconds one proposal may take.",
+)
+@click.option("--rounds", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--candidates-per-round", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--betas",
+    default="0:1:0.1",
+    show_default=True,
+    metavar="SPEC",
+    help="Beta sweep of every candidate (and of cmc).",
+)
+@click.option("--replicates", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option("--protocol", default="official", show_default=True, metavar="official|subsample")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--match", default="exact", show_default=True, help="Answer matching mode.")
+@click.option("--kappa-probe", default=0.0, show_default=True, type=float)
+@click.option("--budget", type=float, metavar="TOKENS", help="Per-episode cost cap.")
+@click.option(
+    "--timeout",
+    default=900.0,
+    show_default=True,
+    type=float,
+    help="Sandbox wall-clock limit per (candidate, environment), seconds.",
+)
+@click.option(
+    "--memory-mb",
+    default=4096,
+    show_default=True,
+    type=int,
+    help="Sandbox address-space limit, MB.",
+)
+@click.option(
+    "--workers",
+    default=os.cpu_count() or 1,
+    type=click.IntRange(min=1),
+    help="Parallel sandboxes / baseline workers [default: all cores].",
+)
+@click.option(
+    "--run-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Where the history, candidates and summary.json go.",
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+def discover(
+    search: tuple[str, ...],
+    heldout: tuple[str, ...],
+    proposer: str,
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str,
+    price_in: float,
+    price_out: float,
+    max_cost_usd: float | None,
+    temperature: float | None,
+    llm_timeout: float,
+    agent_cmd: str | None,
+    agent_timeout: float,
+    rounds: int,
+    candidates_per_round: int,
+    betas: str,
+    replicates: int,
+    protocol: str,
+    seed: int,
+    match: str,
+    kappa_probe: float,
+    budget: float | None,
+    timeout: float,
+    memory_mb: int,
+    workers: int,
+    run_dir: str,
+    resume: bool,
+    as_json: bool,
+) -> None:
+    """Discover a test-time-scaling controller.
+
+    Each round the proposer writes candidate controllers; each is checked statically, run in
+    the sandbox over the beta sweep on the search split, checked against the beta contract and
+    scored against the baselines' frontier. The proposer sees curves and trace digests of the
+    search split only. At the end the best candidate and the baselines are evaluated once on
+    the held-out split; the run directory then holds summary.json, history.sqlite and
+    candidates/<id>/controller.py.
+
+    \b
+    Examples:
+      autotts discover --search-env replay/*/aime24.json --heldout-env replay/*/aime25.json \\
+          --proposer openai --model gpt-x --base-url http://localhost:8000/v1 --run-dir runs/r1
+      autotts discover --run-dir runs/r1 --resume
+    """
+    from ..data import MATCH_MODES
+    from ..discover import DiscoverConfig
+    from ..discover import discover as run_discovery
+    from ..discover.summary import render_text
+    from ..evaluate import parse_betas
+
+    path = Path(run_dir)
+    cfg = None
+    if not resume:
+        if match not in MATCH_MODES:
+            raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
+        for f in (*search, *heldout):
+            if not os.path.isfile(f):
+                raise CliError(f"{f}: no such file")
+        options = {
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "price_in": price_in,
+            "price_out": price_out,
+            "max_cost_usd": max_cost_usd,
+            "temperature": temperature,
+            "llm_timeout_s": llm_timeout,
+            "agent_cmd": agent_cmd,
+            "agent_timeout_s": agent_timeout,
+        }
+        cfg = DiscoverConfig(
+            search_envs=[os.path.abspath(p) for p in search],
+            heldout_envs=[os.path.abspath(p) for p in heldout],
+            proposer=proposer,
+            proposer_options={k: v for k, v in options.items() if v is not None},
+            rounds=rounds,
+            candidates_per_round=candidates_per_round,
+            betas=parse_betas(betas),
+            replicates=replicates,
+            protocol=protocol,
+            seed=seed,
+            match=match,
+            kappa_probe=kappa_probe,
+            budget=budget,
+            timeout_s=timeout,
+            memory_mb=memory_mb,
+        )
+    reporter = _Reporter(bars=sys.stderr.isatty())
+    try:
+        summary = run_discovery(path, cfg, resume=resume, workers=workers, reporter=reporter)
+    except KeyboardInterrupt:
+        reporter.done()
+        raise CliError(
+            f"interrupted; everything so far is kept: continue with "
+            f"autotts discover --run-dir {run_dir} --resume"
+        ) from None
+    finally:
+        reporter.done()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        click.echo(render_text(summary))
+        click.echo(f"summary: {path / 'summary.json'}")

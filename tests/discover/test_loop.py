@@ -1,0 +1,85 @@
+"""The discovery loop end to end against a scripted LLM: statuses, the store, the split."""
+
+import json
+import sqlite3
+
+import pytest
+
+from autotts.discover import discover
+from autotts.discover.history import History
+
+from .candidates import GOOD, STEPPER
+from .conftest import HELDOUT_DATASET, HELDOUT_MODEL, make_config
+
+
+def _statuses(summary):
+    return {c["id"]: (c["status"], c["reason"]) for c in summary["candidates"]}
+
+
+def test_two_rounds_end_to_end(tmp_path, llm, splits):
+    run_dir = tmp_path / "run"
+    summary = discover(run_dir, make_config(splits, llm.url), workers=2)
+    st = _statuses(summary)
+    assert st["r0c0"][0] == "ok"
+    assert st["r0c1"][0] == "policy" and "import of 'os'" in st["r0c1"][1]
+    assert st["r0c1"][1].startswith("controller.py:1:")
+    assert st["r1c0"][0] == "ok"  # malformed first reply, then retried
+    assert st["r1c1"][0] == "contract" and "tokens fall" in st["r1c1"][1]
+    sel = summary["selected"]
+    assert sel["id"] in ("r0c0", "r1c0")
+    assert (run_dir / sel["code_path"]).read_text() in (GOOD, STEPPER)
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+    # held-out: the selection and every baseline, each on both held-out environments
+    held = summary["heldout"]
+    assert set(held) == {"selected", "sc", "asc", "esc", "parallel_probe", "cmc"}
+    assert all(len(v) == 2 for v in held.values())
+    assert set(summary["heldout_advantage"]) == {"sc", "asc", "esc", "parallel_probe", "cmc"}
+    # the ledger: five calls (one retry) at $1/M in and $5/M out
+    assert summary["tokens_in"] == 5 * 2000
+    assert summary["spent_usd"] == pytest.approx(5 * (2000 * 1 + 400 * 5) / 1e6)
+    # the r1 prompts carry round 0's digest, including the rejection reason
+    r1 = [
+        r.body["messages"][1]["content"]
+        for r in llm.requests
+        if "This is round 1," in r.body["messages"][1]["content"]
+    ]
+    assert r1 and all("import of 'os' is not allowed" in p for p in r1)
+    assert all("### r0c0" in p for p in r1)
+
+
+def test_heldout_never_reaches_a_prompt(tmp_path, llm, splits):
+    summary = discover(tmp_path / "run", make_config(splits, llm.url), workers=2)
+    assert summary["heldout"]["selected"]  # the held-out split was evaluated...
+    prompts = [json.dumps(r.body) for r in llm.requests]
+    assert prompts
+    for text in prompts:  # ...but nothing of it was ever sent
+        assert HELDOUT_MODEL not in text and HELDOUT_DATASET not in text
+        assert "heldout" not in text.lower()
+    with History.open(tmp_path / "run") as h:
+        for c in h.candidates():
+            assert HELDOUT_MODEL not in (c.prompt or "")
+
+
+def test_store_serves_repeats_and_finished_runs(tmp_path, llm, splits):
+    run_dir = tmp_path / "run"
+    cfg = make_config(splits, llm.url, rounds=3, timeout_s=3.0)
+    summary = discover(run_dir, cfg, workers=2)
+    st = _statuses(summary)
+    assert st["r2c0"][0] == "timeout" and "3" in st["r2c0"][1]
+    assert st["r2c1"][0] == "ok"  # same code as r0c0: its evaluations came from the store
+    db = sqlite3.connect(run_dir / "history.sqlite")
+    rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM evaluations").fetchone()
+    assert rows[0] == rows[1]
+    n_requests, n_evals = len(llm.requests), rows[0]
+    again = discover(run_dir, None, resume=True, workers=2)
+    assert again == summary
+    assert len(llm.requests) == n_requests  # nothing re-proposed
+    assert db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] == n_evals
+
+
+def test_a_second_run_in_the_same_dir_is_refused(tmp_path, llm, splits):
+    discover(tmp_path / "run", make_config(splits, llm.url, rounds=1), workers=2)
+    with pytest.raises(ValueError, match="already holds a discovery run"):
+        discover(tmp_path / "run", make_config(splits, llm.url, rounds=1))
+    with pytest.raises(ValueError, match="no discovery run to resume"):
+        discover(tmp_path / "other", None, resume=True)
