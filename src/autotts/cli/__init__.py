@@ -12,10 +12,14 @@ from typing import Any
 import click
 
 from .. import __version__
+from .check import check_controller
 from .common import CliError, is_user_error, one_line
 from .controllers import controllers
+from .discover import discover
 from .env import env
+from .episode import episode
 from .evaluate import evaluate
+from .report import report
 
 
 class _Group(click.Group):
@@ -45,9 +49,13 @@ def cli() -> None:
     """
 
 
+cli.add_command(check_controller)
 cli.add_command(controllers)
+cli.add_command(discover)
 cli.add_command(env)
 cli.add_command(evaluate)
+cli.add_command(episode)
+cli.add_command(report)
 
 
 def main() -> None:
