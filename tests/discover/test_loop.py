@@ -7,6 +7,7 @@ import pytest
 
 from autotts.discover import discover
 from autotts.discover.history import History
+from autotts.discover.results import load_run
 
 from .candidates import GOOD, STEPPER
 from .conftest import HELDOUT_DATASET, HELDOUT_MODEL, make_config
@@ -45,6 +46,13 @@ def test_two_rounds_end_to_end(tmp_path, llm, splits):
     ]
     assert r1 and all("import of 'os' is not allowed" in p for p in r1)
     assert all("### r0c0" in p for p in r1)
+    # the run reads back for reports: every measured candidate's sweep and the baselines'
+    view = load_run(run_dir)
+    assert [c.id for c in view.candidates] == ["r0c0", "r0c1", "r1c0", "r1c1"]
+    assert set(view.search) == {"r0c0", "r1c0", "r1c1"}  # r0c1 never ran
+    assert view.search_labels == ["SearchModel0/searchset", "SearchModel1/searchset"]
+    assert set(view.search_baselines) == {"sc", "asc", "esc", "parallel_probe", "cmc"}
+    assert view.summary == summary
 
 
 def test_heldout_never_reaches_a_prompt(tmp_path, llm, splits):

@@ -33,6 +33,8 @@ class DiscoverConfig:
     # filled in by the loop: content hashes of the environments, in order
     search_hashes: list[str] = field(default_factory=list)
     heldout_hashes: list[str] = field(default_factory=list)
+    search_labels: list[str] = field(default_factory=list)  # "model/dataset" per environment
+    heldout_labels: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.search_envs:

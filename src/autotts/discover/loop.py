@@ -25,6 +25,7 @@ from .digest import Sweep, history_digest, score
 from .history import CandidateRow, EvalKey, History, code_hash
 from .prompt import seed_sources
 from .proposers import Context, CostLimitReached, Proposal, ProposalError, Proposer
+from .results import Results, builtin_code
 from .summary import build_summary
 
 JOB = "autotts.discover.measure:measure_job"
@@ -103,67 +104,31 @@ class Discovery:
             if h != stored:
                 raise ValueError(f"{path}: changed since the run started (content hash differs)")
         self.stopped: str | None = None
-
-    # ------------------------------------------------------------------ keys and records
-    def _key(self, code: str, cls: str, beta: float | None, env_hash: str) -> EvalKey:
-        s = self.settings
-        return EvalKey(
-            code,
-            cls,
-            beta,
-            env_hash,
-            s.protocol.name,
-            s.protocol.replicates,
-            s.protocol.seed,
-            s.match,
-            s.kappa_probe,
-            s.budget,
-        )
-
-    def _cached(self, key: EvalKey) -> dict[str, Any] | None:
-        result = self.h.get_result(key)
-        trace = self.h.get_trace(key)
-        if result is None or trace is None:
-            return None
-        return {"beta": key.beta, "result": result, "trace": trace}
-
-    def _store(self, key: EvalKey, record: dict[str, Any]) -> None:
-        self.h.put_result(key, record["result"])
-        self.h.put_trace(key, record["trace"])
+        self.r = Results(history, self.settings)
 
     # ------------------------------------------------------------------ baselines
     def baselines(self, split: Split) -> Mapping[str, Sweep]:
         """Every baseline's sweep on ``split``, measured once and cached."""
-        points = baseline_points(self.cfg.betas)
-        out: dict[str, dict[str, list[dict[str, Any]]]] = {}
         todo: list[tuple[int, ControllerSpec]] = []
-        keys: list[tuple[str, str, EvalKey]] = []
-        for name, pts in points.items():
-            for label, spec in pts:
-                params = ",".join(f"{k}={v}" for k, v in sorted(spec.params.items()))
+        keys: list[EvalKey] = []
+        for _, pts in baseline_points(self.cfg.betas).items():
+            for _, spec in pts:
                 for ei, h in enumerate(split.hashes):
-                    key = self._key(f"builtin:{spec.spec}({params})", spec.spec, spec.beta, h)
-                    if self._cached(key) is None:
+                    key = self.r.key(builtin_code(spec), spec.spec, spec.beta, h)
+                    if self.r.get(key) is None:
                         todo.append((ei, spec))
-                        keys.append((name, label, key))
+                        keys.append(key)
         if todo:
             self.rep.phase(f"baselines on {len(split.envs)} environments", len(todo))
 
             def done(n: int, record: dict[str, Any]) -> None:
-                self._store(keys[n][2], record)
+                self.r.put(keys[n], record)
                 self.rep.advance()
 
             run_units(split.envs, todo, self.settings, self.workers, done)
             self.rep.done()
-        for name, pts in points.items():
-            for label, spec in pts:
-                params = ",".join(f"{k}={v}" for k, v in sorted(spec.params.items()))
-                for ei, h in enumerate(split.hashes):
-                    key = self._key(f"builtin:{spec.spec}({params})", spec.spec, spec.beta, h)
-                    rec = self._cached(key)
-                    assert rec is not None
-                    rec["label"] = label
-                    out.setdefault(name, {}).setdefault(split.labels[ei], []).append(rec)
+        out = self.r.baseline_sweeps(split.hashes, split.labels, self.cfg.betas)
+        assert out is not None
         return out
 
     # ------------------------------------------------------------------ candidates
@@ -173,7 +138,7 @@ class Discovery:
             ei
             for ei, h in enumerate(split.hashes)
             if any(
-                self._cached(self._key(cand.code_hash, cand.class_name, b, h)) is None
+                self.r.get(self.r.key(cand.code_hash, cand.class_name, b, h)) is None
                 for b in self.cfg.betas
             )
         ]
@@ -210,20 +175,13 @@ class Discovery:
                     failures.setdefault(c.id, "contract\t" + "; ".join(out.data["knob_problems"]))
                     continue
                 for rec in out.data["records"]:
-                    key = self._key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
-                    self._store(key, rec)
+                    key = self.r.key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
+                    self.r.put(key, rec)
         self.rep.done()
         return failures
 
     def sweep_of(self, cand: CandidateRow, split: Split) -> Sweep | None:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for ei, h in enumerate(split.hashes):
-            for b in self.cfg.betas:
-                rec = self._cached(self._key(cand.code_hash, cand.class_name, b, h))
-                if rec is None:
-                    return None
-                out.setdefault(split.labels[ei], []).append(rec)
-        return out
+        return self.r.candidate_sweep(cand, split.hashes, split.labels, self.cfg.betas)
 
     def judge(self, cands: Sequence[CandidateRow], baselines: Mapping[str, Sweep]) -> None:
         """Policy check, measure, contract check and score each proposed candidate."""

@@ -80,8 +80,9 @@ def discover(
         else:
             if cfg is None:
                 raise ValueError("a new run needs its configuration")
-            cfg.search_hashes = load_split(cfg.search_envs).hashes
-            cfg.heldout_hashes = load_split(cfg.heldout_envs).hashes  # recorded, not shown
+            search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
+            cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
+            cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
             run = h.create_run(cfg.to_json())
         prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run))
         d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter)
