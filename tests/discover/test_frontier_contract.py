@@ -49,3 +49,12 @@ def test_interpolate_single_point_curve():
     assert interpolate([(100.0, 5.0)], 100.0) == 5.0
     assert interpolate([(100.0, 5.0)], 101.0) is None
     assert not math.isnan(interpolate([(1.0, 1.0), (1.0, 2.0)], 1.0) or 0.0)
+
+
+def test_frontier_gap_compares_against_a_single_point():
+    from autotts.evaluate.frontier import frontier_gap
+
+    cand = [(100.0, 40.0), (400.0, 60.0)]
+    assert frontier_gap(cand, [(200.0, 45.0)]) == pytest.approx(5.0)
+    assert frontier_gap(cand, [(1000.0, 45.0)]) is None
+    assert frontier_gap(cand, [(100.0, 30.0), (400.0, 50.0)]) == pytest.approx(10.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate.frontier import matched_advantage
+from ..evaluate.frontier import frontier_gap
 from .config import DiscoverConfig
 from .digest import Sweep, points
 from .history import CandidateRow
@@ -32,13 +32,14 @@ def _table(sweep: Sweep) -> dict[str, list[dict[str, Any]]]:
 
 
 def advantages(selected: Sweep, baselines: Mapping[str, Sweep]) -> dict[str, dict[str, Any]]:
-    """Per baseline: env → matched-token advantage of the selection (accuracy points), and the
-    mean over the environments where it is defined."""
+    """Per baseline: env → matched-token advantage of the selection (accuracy points; see
+    :func:`autotts.evaluate.frontier.frontier_gap`), and the mean over the environments where
+    it is defined."""
     out: dict[str, dict[str, Any]] = {}
     for name, base in sorted(baselines.items()):
         per_env: dict[str, Any] = {}
         for env, records in sorted(selected.items()):
-            adv = matched_advantage(points(records), points(base.get(env, ())))
+            adv = frontier_gap(points(records), points(base.get(env, ())))
             per_env[env] = None if adv is None else round(adv, 3)
         defined = [v for v in per_env.values() if v is not None]
         per_env["mean"] = round(sum(defined) / len(defined), 3) if defined else None

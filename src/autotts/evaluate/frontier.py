@@ -57,3 +57,21 @@ def matched_advantage(candidate: Iterable[Point], reference: Iterable[Point]) ->
         if r is not None:
             diffs.append(a - r)
     return sum(diffs) / len(diffs) if diffs else None
+
+
+def frontier_gap(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
+    """:func:`matched_advantage`, and where no candidate point lies within the reference's
+    range (a reference with a single point, say), the mirror image: the mean over the
+    reference's points within the candidate's range of (candidate accuracy interpolated there −
+    reference accuracy). None when the two do not overlap at all."""
+    cand, ref = list(candidate), list(reference)
+    adv = matched_advantage(cand, ref)
+    if adv is not None:
+        return adv
+    curve = envelope(cand)
+    diffs = []
+    for t, a in ref:
+        c = interpolate(curve, t)
+        if c is not None:
+            diffs.append(c - a)
+    return sum(diffs) / len(diffs) if diffs else None
