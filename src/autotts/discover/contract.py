@@ -31,6 +31,7 @@ CONTRACT_TEXT = (
 def contract_problems(sweeps: Mapping[str, Sequence[tuple[float, float]]]) -> list[str]:
     """Problems with sweeps given as env name → [(beta, avg tokens), ...]; empty if none."""
     problems = []
+    falls = []
     lows, highs = [], []
     for env, points in sweeps.items():
         pts = sorted(points)
@@ -39,13 +40,16 @@ def contract_problems(sweeps: Mapping[str, Sequence[tuple[float, float]]]) -> li
         for (b0, t0), (b1, t1) in itertools.pairwise(pts):
             allowed = max(MONOTONE_TOLERANCE * max(t0, t1), MONOTONE_SLACK_TOKENS)
             if t1 < t0 - allowed:
-                problems.append(
+                falls.append(
                     f"{env}: tokens fall from {t0:.0f} at beta {b0:g} to {t1:.0f} at beta "
                     f"{b1:g} (budget must not decrease as beta grows)"
                 )
                 break
         lows.append(pts[0][1])
         highs.append(pts[-1][1])
+    if falls:
+        more = len(falls) - 1
+        problems.append(falls[0] + (f"; also on {more} more environment(s)" if more else ""))
     if lows:
         lo, hi = sum(lows) / len(lows), sum(highs) / len(highs)
         if hi < MIN_SPAN * lo:
