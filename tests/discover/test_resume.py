@@ -57,6 +57,8 @@ def _evaluations(run_dir):
     db = sqlite3.connect(run_dir / "history.sqlite")
     try:
         return dict(db.execute("SELECT key, created FROM evaluations").fetchall())
+    except sqlite3.OperationalError:  # the run has created the file but not its tables yet
+        return {}
     finally:
         db.close()
 

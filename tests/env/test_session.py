@@ -757,3 +757,32 @@ def test_answering_none_still_ends_the_episode(budget: float | None) -> None:
         s.step(0)
     with pytest.raises(EpisodeOver):
         s.branch()
+
+
+class _EqualToEverything:
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_answering_a_non_string_is_refused() -> None:
+    """An object equal to everything must not be able to pass for the gold answer."""
+    s = small_session()
+    s.branch()
+    with pytest.raises(InvalidAction, match="must be a str"):
+        s.answer(_EqualToEverything())  # type: ignore[arg-type]
+    assert s.answered is None
+
+
+def test_the_evaluator_counts_a_forged_answer_as_an_error() -> None:
+    from autotts.evaluate.runner import play
+
+    s = small_session()
+
+    def forge(session: Any) -> str:
+        session.answer(_EqualToEverything())
+        return "x"
+
+    answer, error, _ = play(s, forge)
+    assert answer is None and error is not None and "must be a str" in error

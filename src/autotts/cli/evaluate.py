@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -11,9 +12,13 @@ import click
 from .common import CliError, parse_params, warn
 
 if TYPE_CHECKING:
+    from ..controllers import ControllerSpec
     from ..evaluate import EvalResult
+    from ..sandbox import Limits
 
 DEFAULT_BETA = 0.5
+SANDBOX_TIMEOUT_S = 600.0
+SANDBOX_MEMORY_MB = 2048
 
 
 def _resolve_betas(controller: str, beta: str | None) -> list[float | None]:
@@ -24,10 +29,16 @@ def _resolve_betas(controller: str, beta: str | None) -> list[float | None]:
 
     betas: list[float | None] = list(parse_betas(beta)) if beta is not None else []
     takes_beta = uses_beta(controller)
+    defaults = getattr(controller_class(controller), "defaults", {}) if takes_beta is False else {}
+    return _choose_betas(controller, betas, takes_beta, defaults)
+
+
+def _choose_betas(
+    controller: str, betas: list[float | None], takes_beta: bool | None, defaults: dict[str, Any]
+) -> list[float | None]:
     if takes_beta is True:
         return betas or [DEFAULT_BETA]
     if takes_beta is False and betas:
-        defaults = getattr(controller_class(controller), "defaults", {})
         fixed = ", ".join(f"{k}={v}" for k, v in defaults.items())
         raise CliError(
             f"controller {controller!r} takes no beta (it is a fixed baseline"
@@ -35,6 +46,63 @@ def _resolve_betas(controller: str, beta: str | None) -> list[float | None]:
             + "); drop --beta or set parameters with --param"
         )
     return betas or [None]
+
+
+def _evaluate_sandboxed(
+    spec: ControllerSpec,
+    beta: str | None,
+    env_files: tuple[str, ...],
+    workers: int,
+    limits: Limits,
+    show_progress: bool,
+    options: dict[str, Any],
+) -> list[EvalResult]:
+    """``--sandbox``: the file controller's code runs only in sandbox processes (this process
+    reads it as text); the (env, beta) grid is split over ``workers`` sandboxes."""
+    from ..data import load_env
+    from ..evaluate import parse_betas
+    from ..sandbox import DESCRIBE_JOB, evaluate_sandboxed, run_sandboxed
+
+    path, sep, class_name = spec.spec.rpartition(":")
+    if not (sep and path.endswith(".py")):
+        raise CliError(f"--sandbox runs controllers from files (FILE.py:CLASS), not {spec.spec!r}")
+    betas: list[float | None] = list(parse_betas(beta)) if beta is not None else []
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except FileNotFoundError:
+        raise CliError(f"controller file not found: {path}") from None
+    facts = run_sandboxed(source, class_name, DESCRIBE_JOB, {}, limits, filename=path)
+    if not facts.ok or facts.data is None:
+        raise CliError(facts.reason)
+    betas = _choose_betas(spec.spec, betas, facts.data["uses_beta"], facts.data["defaults"])
+    envs = [load_env(p) for p in env_files]  # fail on a bad file before starting sandboxes
+
+    def run(progress: Callable[[int], None] | None) -> list[EvalResult]:
+        outcome, results = evaluate_sandboxed(
+            source,
+            class_name,
+            env_files,
+            betas,
+            params=spec.params,
+            limits=limits,
+            label=spec.spec,
+            workers=workers,
+            progress=progress,
+            filename=path,
+            **options,
+        )
+        if not outcome.ok:
+            raise CliError(outcome.reason)
+        return results
+
+    if not show_progress:
+        return run(None)
+    from .render import progress_bar
+
+    total = sum(len(e) for e in envs) * len(betas) * options["protocol"].replicates
+    with progress_bar(total, f"{spec.spec} on {len(envs)} env(s), sandboxed") as advance:
+        return run(advance)
 
 
 def _json_line(r: EvalResult) -> str:
@@ -136,6 +204,25 @@ def _report_errors(results: list[EvalResult]) -> None:
     envvar="AUTOTTS_EVALUATE_JSON",
     help="One JSON object per line per (env, beta) instead of a table.",
 )
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Run the file controller only in sandbox processes (static policy, then a separate "
+    "interpreter with limits), for code you do not trust; --workers sandboxes in parallel.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help=f"With --sandbox: wall-clock limit per sandbox [default: {SANDBOX_TIMEOUT_S:g}].",
+)
+@click.option(
+    "--memory-mb",
+    type=click.IntRange(min=64),
+    default=None,
+    help=f"With --sandbox: address-space limit per sandbox [default: {SANDBOX_MEMORY_MB}].",
+)
 def evaluate(
     env_files: tuple[str, ...],
     more_env_files: tuple[str, ...],
@@ -150,6 +237,9 @@ def evaluate(
     budget: float | None,
     workers: int,
     as_json: bool,
+    sandbox: bool,
+    timeout: float | None,
+    memory_mb: int | None,
 ) -> None:
     """Evaluate a controller on replay environments: accuracy (percent, with a 95% bootstrap
     interval over questions) and average tokens per question, for each environment and beta.
@@ -161,7 +251,8 @@ def evaluate(
       autotts evaluate --env a.json --controller method.py:OptimalController --beta 0.5 --json
 
     Exits 2 on a bad option or file; episodes whose controller raised are counted as wrong and
-    reported (exit 0), unless every episode raised (exit 2).
+    reported (exit 0), unless every episode raised (exit 2). With --sandbox, a controller the
+    sandbox rejects or stops (policy, timeout, memory, crash, ...) is one error line, exit 2.
     """
     from ..controllers import ControllerSpec, make_solver
     from ..data import MATCH_MODES, load_env
@@ -173,25 +264,37 @@ def evaluate(
         raise CliError("no environment given: use --env FILE...")
     # everything that can be checked cheaply is checked before the files are read
     spec = ControllerSpec(controller, parse_params(params))
-    betas = _resolve_betas(controller, beta)
     proto = Protocol(protocol, replicates, seed)
     if match not in MATCH_MODES:
         raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
-    for b in betas:
-        make_solver(spec.with_beta(b))
-    envs = [load_env(path) for path in env_files]
-
     options: dict[str, Any] = dict(
-        protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget, workers=workers
+        protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget
     )
-    if as_json or not sys.stderr.isatty():
-        results = run_evaluation(envs, spec, betas, **options)
-    else:
-        from .render import progress_bar
+    show_progress = not as_json and sys.stderr.isatty()
+    if sandbox:
+        from ..sandbox import Limits
 
-        total = sum(len(e) for e in envs) * len(betas) * replicates
-        with progress_bar(total, f"{controller} on {len(envs)} env(s)") as advance:
-            results = run_evaluation(envs, spec, betas, progress=advance, **options)
+        limits = Limits(timeout or SANDBOX_TIMEOUT_S, memory_mb or SANDBOX_MEMORY_MB)
+        results = _evaluate_sandboxed(
+            spec, beta, env_files, workers, limits, show_progress, options
+        )
+    else:
+        if timeout is not None or memory_mb is not None:
+            raise CliError("--timeout and --memory-mb apply to --sandbox runs")
+        betas = _resolve_betas(controller, beta)
+        for b in betas:
+            make_solver(spec.with_beta(b))
+        envs = [load_env(path) for path in env_files]
+        if not show_progress:
+            results = run_evaluation(envs, spec, betas, workers=workers, **options)
+        else:
+            from .render import progress_bar
+
+            total = sum(len(e) for e in envs) * len(betas) * replicates
+            with progress_bar(total, f"{controller} on {len(envs)} env(s)") as advance:
+                results = run_evaluation(
+                    envs, spec, betas, workers=workers, progress=advance, **options
+                )
 
     if as_json:
         for r in results:

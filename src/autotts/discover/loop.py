@@ -163,7 +163,8 @@ class Discovery:
         if not units:
             return failures
         self.rep.phase(f"measuring {len(cands)} candidate(s) in the sandbox", len(units))
-        with ThreadPoolExecutor(self.workers) as pool:
+        pool = ThreadPoolExecutor(self.workers)
+        try:
             futures = [(c, ei, pool.submit(self._sandbox, c, split.paths[ei])) for c, ei in units]
             for c, ei, f in futures:
                 out = f.result()
@@ -177,6 +178,13 @@ class Discovery:
                 for rec in out.data["records"]:
                     key = self.r.key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
                     self.r.put(key, rec)
+        except BaseException:  # Ctrl-C: stop the sandboxes now, not at their timeouts
+            from ..sandbox.runner import kill_all
+
+            pool.shutdown(wait=False, cancel_futures=True)
+            kill_all()
+            raise
+        pool.shutdown()
         self.rep.done()
         return failures
 

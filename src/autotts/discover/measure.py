@@ -259,7 +259,7 @@ def measure_job(
     """The sandbox job: load the environments (trusted), lock the process down, load the
     candidate, and measure it. ``payload``: ``{"envs": [paths], "betas": [...],
     "settings": MeasureSettings.to_json(), "name": registry name for the class}``."""
-    from ..controllers.base import register_as
+    from ..sandbox import checked_controller
 
     envs = [load_env(Path(p)) for p in payload["envs"]]
     settings = MeasureSettings.from_json(payload["settings"])
@@ -268,7 +268,7 @@ def measure_job(
     problems = knob_problems(cls)
     if problems:
         return {"knob_problems": problems, "records": []}
-    name = register_as(payload["name"], cls)
+    name = checked_controller(cls, payload["name"])
     return {
         "knob_problems": [],
         "records": measure(envs, ControllerSpec(name), payload["betas"], settings),

@@ -258,6 +258,8 @@ class Session:
         """The terminal action."""
         if self._answer is not None:
             raise EpisodeOver("the episode has already answered")
+        if answer is not None and type(answer) is not str:
+            raise InvalidAction(f"the answer must be a str, not {type(answer).__name__}")
         self._answer = answer if answer is not None else ""
         self._log.append((ANSWER, -1, 0))
 

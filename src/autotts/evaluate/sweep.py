@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ..controllers import ControllerSpec, make_solver
@@ -49,6 +49,17 @@ class EvalResult:
         d["per_question_accuracy"] = list(self.per_question_accuracy)
         d["error_examples"] = list(self.error_examples)
         return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> EvalResult:
+        """The inverse of :meth:`to_json`; unknown keys are ignored."""
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        kw["params"] = dict(kw["params"])
+        kw["accuracy_ci95"] = tuple(kw["accuracy_ci95"])
+        kw["per_question_accuracy"] = tuple(kw.get("per_question_accuracy", ()))
+        kw["error_examples"] = tuple(kw.get("error_examples", ()))
+        return cls(**kw)
 
 
 def parse_betas(text: str) -> list[float]:
