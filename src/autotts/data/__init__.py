@@ -1,7 +1,7 @@
 """Replay environment files: loading, validation, metadata, matching, synthesis."""
 
 from .io import EnvFormatError, content_hash, import_released, load_env, write_env
-from .matching import MATCH_MODES, apply_matching, normalize_answer
+from .matching import MATCH_MODES, apply_matching, math_key, normalize_answer
 from .model import ERR, Environment, EnvMeta, Question, QuestionArrays
 from .synth import synthesize
 
@@ -17,6 +17,7 @@ __all__ = [
     "content_hash",
     "import_released",
     "load_env",
+    "math_key",
     "normalize_answer",
     "synthesize",
     "write_env",

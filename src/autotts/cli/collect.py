@@ -1,0 +1,301 @@
+"""``autotts collect``: build a replay environment from a live model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .common import CliError, check_output_path, warn
+
+if TYPE_CHECKING:
+    from ..live import ModelClient, Progress, SamplingSettings
+
+F = Callable[..., Any]
+
+
+def model_options(command: str) -> Callable[[F], F]:
+    """Where the model is and how to talk to it (shared by collect and solve)."""
+
+    def decorate(f: F) -> F:
+        for option in reversed(
+            [
+                click.option(
+                    "--base-url",
+                    required=True,
+                    metavar="URL",
+                    help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM).",
+                ),
+                click.option("--model", required=True, metavar="NAME", help="Model name."),
+                click.option(
+                    "--api-key",
+                    default=None,
+                    envvar=[f"AUTOTTS_{command}_API_KEY", "OPENAI_API_KEY"],
+                    show_envvar=False,
+                    help="API key (default: $OPENAI_API_KEY; local servers need none).",
+                ),
+                click.option(
+                    "--concurrency",
+                    default=8,
+                    show_default=True,
+                    type=click.IntRange(min=1),
+                    help="Requests in flight at most.",
+                ),
+                click.option(
+                    "--timeout",
+                    default=600.0,
+                    show_default=True,
+                    type=click.FloatRange(min=0, min_open=True),
+                    help="Seconds to wait for one response.",
+                ),
+                click.option(
+                    "--retries",
+                    default=5,
+                    show_default=True,
+                    type=click.IntRange(min=0),
+                    help="Retries of a request that failed transiently (429, 5xx, timeout, "
+                    "malformed response).",
+                ),
+                click.option(
+                    "--retry-wait",
+                    default=1.0,
+                    show_default=True,
+                    type=click.FloatRange(min=0),
+                    help="Seconds before the first retry; doubles each time (at most 60).",
+                ),
+            ]
+        ):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def sampling_options(f: F) -> F:
+    """What a chain is (shared by collect and solve: use the same values to get the same
+    chains)."""
+    for option in reversed(
+        [
+            click.option(
+                "--interval",
+                default=500,
+                show_default=True,
+                type=click.IntRange(min=1),
+                help="Tokens per step; each step is probed.",
+            ),
+            click.option(
+                "--max-tokens",
+                default=32768,
+                show_default=True,
+                type=click.IntRange(min=1),
+                help="A chain's length limit in tokens.",
+            ),
+            click.option(
+                "--temperature", default=0.7, show_default=True, type=float, help="Sampling."
+            ),
+            click.option("--top-p", default=None, type=float, help="Nucleus sampling."),
+            click.option(
+                "--prompt-template",
+                default=None,
+                metavar="FILE",
+                type=click.Path(),
+                help="Raw prompt with {question} once (default: ChatML with a \\boxed{} "
+                "instruction).",
+            ),
+            click.option(
+                "--probe-suffix",
+                default=None,
+                metavar="TEXT",
+                help="Appended to a chain to probe it (default: '... Oh, I suddenly got the "
+                "answer to the whole problem, **Final Answer** \\[ \\boxed{').",
+            ),
+            click.option(
+                "--probe-tokens",
+                default=20,
+                show_default=True,
+                type=click.IntRange(min=1),
+                help="Tokens a probe may write.",
+            ),
+            click.option(
+                "--seed",
+                default=0,
+                show_default=True,
+                type=int,
+                help="Base of the per-request sampling seeds.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def make_settings(opts: dict[str, Any]) -> SamplingSettings:
+    from ..live import DEFAULT_PROBE_SUFFIX, DEFAULT_TEMPLATE, SamplingSettings
+
+    template = DEFAULT_TEMPLATE
+    path = opts["prompt_template"]
+    if path is not None:
+        try:
+            template = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise CliError(f"{path}: cannot read the prompt template: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise CliError(f"{path}: the prompt template is not UTF-8 text: {e.reason}") from None
+    try:
+        return SamplingSettings(
+            interval=opts["interval"],
+            max_tokens=opts["max_tokens"],
+            temperature=opts["temperature"],
+            top_p=opts["top_p"],
+            prompt_template=template,
+            probe_suffix=opts["probe_suffix"] or DEFAULT_PROBE_SUFFIX,
+            probe_tokens=opts["probe_tokens"],
+            seed=opts["seed"],
+        )
+    except ValueError as e:
+        raise CliError(f"{path}: {e}" if path and "template" in str(e) else str(e)) from None
+
+
+def make_client(opts: dict[str, Any]) -> ModelClient:
+    """The client, after checking the server answers and serves the model."""
+    from ..live import LiveError, ModelClient
+
+    client = ModelClient(
+        opts["base_url"],
+        opts["model"],
+        api_key=opts["api_key"],
+        timeout=opts["timeout"],
+        retries=opts["retries"],
+        retry_wait=opts["retry_wait"],
+    )
+    try:
+        client.check()
+    except LiveError as e:
+        raise CliError(str(e)) from None
+    return client
+
+
+@click.command(short_help="Build a replay environment from a live model.")
+@model_options("COLLECT")
+@click.option(
+    "--questions",
+    "questions_file",
+    required=True,
+    metavar="FILE.jsonl",
+    type=click.Path(),
+    help='One {"id", "question", "answer"} object per line.',
+)
+@click.option(
+    "--chains",
+    default=128,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Chains per question.",
+)
+@sampling_options
+@click.option("--dataset", default=None, help="Dataset name to record (default: file stem).")
+@click.option("-o", "--output", required=True, metavar="ENV", help="Environment file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary line.")
+def collect(
+    questions_file: str, chains: int, dataset: str | None, output: str, as_json: bool, **opts: Any
+) -> None:
+    """Sample chains from a model and write a replay environment.
+
+    Each of the --chains chains per question grows --interval tokens at a time through the
+    completions endpoint and is probed after every step. Every step is journaled in
+    ENV.journal as soon as it is done: run the same command again after an interruption and
+    collect continues where it stopped (finished chains are never sampled again).
+
+    \b
+    Example (a vLLM server on this machine):
+      autotts collect --base-url http://localhost:8000/v1 --model Qwen/Qwen3-4B \\
+          --questions aime25.jsonl --chains 64 -o qwen3-4b-aime25.json
+    """
+    from ..live import LiveError, Sampler, journal_path, read_questions
+    from ..live import collect as run_collect
+
+    check_output_path(output)
+    settings = make_settings(opts)
+    items = read_questions(questions_file)
+    client = make_client(opts)
+    name = dataset or Path(questions_file).stem
+    sampler = Sampler(client, settings)
+    run = {"concurrency": opts["concurrency"], "dataset": name}
+    try:
+        if as_json or not sys.stderr.isatty():
+            result = run_collect(sampler, items, chains, output, **run)
+        else:
+            with _progress_bar(f"{opts['model']} on {name}") as on_progress:
+                result = run_collect(sampler, items, chains, output, on_progress=on_progress, **run)
+    except LiveError as e:
+        raise CliError(
+            f"{e} (the journal {journal_path(output)} keeps what was done: run the command "
+            "again to resume)"
+        ) from None
+    except KeyboardInterrupt:
+        click.echo(
+            f"autotts: interrupted; {journal_path(output)} keeps every finished step: run the "
+            "same command to resume",
+            err=True,
+        )
+        raise click.exceptions.Exit(130) from None
+    finally:
+        client.close()
+    if result.skipped_journal_lines:
+        warn(
+            f"{result.journal}: skipped {result.skipped_journal_lines} torn or duplicate "
+            "line(s); their steps were sampled again"
+        )
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+        return
+    r = result
+    click.echo(
+        f"wrote {output}: {r.env.name}, {len(r.env)} questions x {chains} chains, "
+        f"{r.tokens:,} tokens + {r.probe_tokens:,} probe tokens in {r.seconds:.1f} s "
+        f"({r.requests:,} requests, {r.retries} retried"
+        + (f", {r.resumed_chains} chains from the journal" if r.resumed_chains else "")
+        + f"), {r.content_hash[:19]}"
+    )
+
+
+@contextmanager
+def _progress_bar(label: str) -> Iterator[Callable[[Progress], None]]:
+    """A rich progress bar on stderr over chains, with tokens and tokens per second."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chains  {task.fields[tokens]:,} tok  {task.fields[rate]:,.0f} tok/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None, tokens=0, rate=0.0)
+
+        def update(p: Progress) -> None:
+            bar.update(
+                task,
+                total=p.chains_total,
+                completed=p.chains_done,
+                tokens=p.tokens + p.probe_tokens,
+                rate=p.tokens_per_second,
+            )
+
+        yield update

@@ -1,0 +1,240 @@
+"""``autotts solve``: run a controller live against a model server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .collect import make_client, make_settings, model_options, sampling_options
+from .common import CliError, check_output_path, parse_params
+
+if TYPE_CHECKING:
+    from ..live import LiveResult
+
+DEFAULT_BETA = 0.5
+
+
+def _beta(controller: str, beta: float | None) -> float | None:
+    """0.5 for a beta controller without --beta; none for a fixed baseline (refused if
+    given); original-style file classes get one only if given."""
+    from ..controllers import uses_beta
+
+    takes = uses_beta(controller)
+    if beta is not None and not 0 <= beta <= 1:
+        raise CliError(f"--beta {beta:g} is outside [0, 1]")
+    if takes is True:
+        return DEFAULT_BETA if beta is None else beta
+    if takes is False and beta is not None:
+        raise CliError(f"controller {controller!r} takes no beta; drop --beta (use --param)")
+    return beta
+
+
+def _line(r: LiveResult) -> str:
+    if r.error:
+        head = f"{r.question_id}: error: {r.error}"
+    else:
+        head = f"{r.question_id}: answer {r.answer!r}"
+        if r.gold is not None:
+            head += f" (gold {r.gold!r}: {'correct' if r.correct else 'wrong'})"
+        if r.truncated:
+            head += " [budget reached]"
+    return (
+        f"{head}\n  {r.tokens:,} tokens charged ({r.sequential_tokens:,} sequential), "
+        f"{r.generated_tokens:,} generated ({r.speculative_tokens:,} speculative, unused), "
+        f"{r.probe_tokens:,} on {r.probes} probes; {r.requests:,} requests, {r.seconds:.2f} s"
+    )
+
+
+@click.command(short_help="Run a controller live against a model server.")
+@click.argument("question", required=False)
+@model_options("SOLVE")
+@click.option(
+    "--controller",
+    required=True,
+    metavar="NAME|FILE.py:CLASS",
+    help="A registered controller (sc, asc, esc, parallel_probe, cmc) or a class in a file.",
+)
+@click.option("--param", "params", multiple=True, metavar="K=V", help="Controller parameter.")
+@click.option("--beta", default=None, type=float, help="Beta in [0, 1] (default 0.5).")
+@click.option(
+    "--questions",
+    "questions_file",
+    default=None,
+    metavar="FILE.jsonl",
+    type=click.Path(),
+    help='Questions instead of QUESTION: {"id", "question", "answer" (optional)} per line.',
+)
+@click.option(
+    "--id", "qid", default=None, help="Id of QUESTION (it seeds the chains; default: a hash)."
+)
+@click.option("--answer", default=None, help="Gold answer of QUESTION, to grade it.")
+@click.option(
+    "--chains",
+    default=64,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Chains the controller may open.",
+)
+@sampling_options
+@click.option(
+    "--speculate/--no-speculate",
+    default=True,
+    show_default=True,
+    help="Generate what the controller will likely ask for next in spare request slots.",
+)
+@click.option(
+    "--prefetch",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Chains not yet opened that speculation may start.",
+)
+@click.option("--kappa-probe", default=0.0, show_default=True, type=float, help="Cost per probe.")
+@click.option("--budget", default=None, type=float, metavar="TOKENS", help="Per-question cap.")
+@click.option(
+    "--match",
+    default="normalized",
+    show_default=True,
+    metavar="exact|normalized|math",
+    help="Answer matching for votes and grading.",
+)
+@click.option("--trace", "trace_file", default=None, metavar="FILE", help="Write the action logs.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+def solve(
+    question: str | None,
+    controller: str,
+    params: tuple[str, ...],
+    beta: float | None,
+    questions_file: str | None,
+    qid: str | None,
+    answer: str | None,
+    chains: int,
+    speculate: bool,
+    prefetch: int,
+    kappa_probe: float,
+    budget: float | None,
+    match: str,
+    trace_file: str | None,
+    as_json: bool,
+    **opts: Any,
+) -> None:
+    """Answer QUESTION (or every question of --questions) with a controller running live:
+    branch, continue, probe, prune and read become requests to the model, charged as on
+    replay. Prints the answer, tokens charged, tokens generated (speculative ones apart),
+    probe tokens, sequential tokens and wall time.
+
+    Chains are seeded by (question id, chain index), as in `autotts collect`: with the same
+    sampling options, chain i here is chain i of the collected environment.
+
+    \b
+    Example:
+      autotts solve --base-url http://localhost:8000/v1 --model Qwen/Qwen3-4B \\
+          --controller cmc --beta 0.5 "What is the sum of the first 100 primes?"
+    """
+    import hashlib
+
+    from ..controllers import ControllerSpec, make_solver
+    from ..data import MATCH_MODES
+    from ..live import LiveError, LiveOptions, QuestionItem, Sampler, read_questions, solve_live
+
+    if (question is None) == (questions_file is None):
+        raise CliError("give either a QUESTION or --questions FILE.jsonl")
+    if questions_file is not None and (qid is not None or answer is not None):
+        raise CliError("--id and --answer go with a QUESTION, not with --questions")
+    if match not in MATCH_MODES:
+        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
+    if trace_file is not None:
+        check_output_path(trace_file)
+    spec = ControllerSpec(controller, parse_params(params), _beta(controller, beta))
+    make_solver(spec)  # a bad controller or parameter fails before any request
+    settings = make_settings(opts)
+    if question is not None:
+        if not question.strip():
+            raise CliError("the QUESTION is empty")
+        qid = qid or hashlib.sha256(question.encode()).hexdigest()[:12]
+        items = [QuestionItem(qid, question, answer)]
+    else:
+        assert questions_file is not None
+        items = read_questions(questions_file, need_answer=False)
+    options = LiveOptions(
+        n_chains=chains,
+        kappa_probe=kappa_probe,
+        budget=budget,
+        match=match,
+        concurrency=opts["concurrency"],
+        speculate=speculate,
+        prefetch=prefetch,
+    )
+    client = make_client(opts)
+    sampler = Sampler(client, settings)
+    results: list[LiveResult] = []
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(opts["concurrency"], thread_name_prefix="solve")
+    try:
+        for item in items:
+            r = solve_live(sampler, item, spec, options, executor=pool)
+            results.append(r)
+            click.echo(json.dumps(r.to_json()) if as_json else _line(r))
+            sys.stdout.flush()
+    except LiveError as e:
+        raise CliError(str(e)) from None
+    finally:
+        pool.shutdown(wait=True)
+        client.close()
+        if trace_file is not None and results:
+            _write_trace(trace_file, results, spec, opts["model"], settings.to_dict(), options)
+    graded = [r for r in results if r.correct is not None]
+    if not as_json and len(results) > 1:
+        n = len(results)
+        acc = (
+            f"{100 * sum(bool(r.correct) for r in graded) / len(graded):.1f}% correct, "
+            if graded
+            else ""
+        )
+        click.echo(
+            f"{n} questions: {acc}{sum(r.tokens for r in results) / n:,.0f} tokens per "
+            f"question, {sum(r.seconds for r in results) / n:.2f} s per question"
+        )
+    if results and all(r.error for r in results):
+        raise CliError(f"the controller raised on every question; first: {results[0].error}")
+
+
+def _write_trace(
+    path: str,
+    results: list[LiveResult],
+    spec: Any,
+    model: str,
+    settings: dict[str, Any],
+    options: Any,
+) -> None:
+    """The action logs: per question, Session.trace() as {kind, chain, tokens, cost} records."""
+    from dataclasses import asdict
+
+    from ..live import trace_records
+
+    doc = {
+        "autotts_trace": 1,
+        "model": model,
+        "controller": spec.spec,
+        "params": spec.params,
+        "beta": spec.beta,
+        "sampling": settings,
+        "options": asdict(options),
+        "episodes": [
+            {
+                "question_id": r.question_id,
+                "answer": r.answer,
+                "gold": r.gold,
+                "error": r.error,
+                "actions": trace_records(r.trace),
+            }
+            for r in results
+        ],
+    }
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+        f.write("\n")

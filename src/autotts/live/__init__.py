@@ -1,0 +1,48 @@
+"""Real models: building replay environments from a live model (``collect``) and running a
+controller against one (``LiveSession``, ``solve_live``), through an OpenAI-compatible server.
+
+The ``openai`` SDK is imported only when the first request is made.
+"""
+
+from .client import ClientStats, Completion, LiveError, ModelClient
+from .collect import (
+    CollectResult,
+    Progress,
+    QuestionItem,
+    QuestionsError,
+    collect,
+    journal_path,
+    read_questions,
+)
+from .extract import DEFAULT_PROBE_SUFFIX, extract_final, extract_probe
+from .sampler import DEFAULT_TEMPLATE, Probe, Sampler, SamplingSettings, Step, request_seed
+from .session import LiveSession
+from .solve import LiveOptions, LiveResult, solve_live, trace_records
+
+__all__ = [
+    "DEFAULT_PROBE_SUFFIX",
+    "DEFAULT_TEMPLATE",
+    "ClientStats",
+    "CollectResult",
+    "Completion",
+    "LiveError",
+    "LiveOptions",
+    "LiveResult",
+    "LiveSession",
+    "ModelClient",
+    "Probe",
+    "Progress",
+    "QuestionItem",
+    "QuestionsError",
+    "Sampler",
+    "SamplingSettings",
+    "Step",
+    "collect",
+    "extract_final",
+    "extract_probe",
+    "journal_path",
+    "read_questions",
+    "request_seed",
+    "solve_live",
+    "trace_records",
+]

@@ -1,0 +1,239 @@
+"""The one place autotts talks to a model server: raw-prompt completions through the ``openai``
+SDK (imported on first use: it takes a third of a second), with retries and exact token counts.
+
+Retries are ours, not the SDK's (``max_retries=0``), so every attempt is counted and one policy
+covers everything transient: timeouts and connection errors, HTTP 408/409/425/429/5xx, and
+responses that are not the JSON of a completion. The wait doubles from ``retry_wait`` up to
+``max_wait`` (with jitter), or is what the server's ``Retry-After`` asks for. Anything else (a
+400, a wrong model name, no usage counts) is a :class:`LiveError` at once: retrying cannot fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+
+
+class LiveError(Exception):
+    """Talking to the model server failed for good; ``str(err)`` is one line."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One completion: its text, the tokens generated (the server's usage count), why it
+    stopped (``length`` = hit ``max_tokens``) and the prompt's length in tokens."""
+
+    text: str
+    tokens: int
+    finish_reason: str
+    prompt_tokens: int
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0  # attempts, including retried ones
+    retries: int = 0
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class ModelClient:
+    """Completions from ``model`` at an OpenAI-compatible ``base_url`` (thread-safe)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 600.0,
+        retries: int = 5,
+        retry_wait: float = 1.0,
+        max_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key or "EMPTY"  # local servers want some key, and ignore it
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_wait = retry_wait
+        self.max_wait = max_wait
+        self.stats = ClientStats()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    # ----------------------------------------------------------------- requests
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int,
+        temperature: float,
+        top_p: float | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+    ) -> Completion:
+        """Continue ``prompt`` by up to ``max_tokens`` tokens."""
+        body: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
+        if top_p is not None:
+            body["top_p"] = top_p
+        if seed is not None:
+            body["seed"] = seed
+        if user is not None:
+            body["user"] = user
+        out = self._with_retries(lambda: self._complete_once(prompt, body))
+        with self._lock:
+            self.stats.completion_tokens += out.tokens
+            self.stats.prompt_tokens += out.prompt_tokens
+        return out
+
+    def served_models(self) -> list[str] | None:
+        """The models the server lists (``GET /models``), or None when it has no such route.
+        Fails with a :class:`LiveError` when the server cannot be reached."""
+
+        def once() -> list[str] | None:
+            openai = self._openai()
+            try:
+                page = self._sdk().models.list()
+            except openai.NotFoundError:
+                return None
+            except Exception as e:
+                raise self._classify(e) from e
+            return [m.id for m in getattr(page, "data", None) or []]
+
+        return self._with_retries(once)
+
+    def check(self) -> None:
+        """Fail early and clearly when the server is unreachable or does not serve the model."""
+        models = self.served_models()
+        if models is not None and self.model not in models:
+            listed = ", ".join(models[:10]) or "none"
+            raise LiveError(
+                f"{self.base_url} does not serve model {self.model!r} (it serves: {listed})"
+            )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # ----------------------------------------------------------------- internals
+    def _openai(self) -> Any:
+        import openai
+
+        return openai
+
+    def _sdk(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._openai().OpenAI(
+                    base_url=self.base_url,
+                    api_key=self.api_key,
+                    timeout=self.timeout,
+                    max_retries=0,
+                )
+            return self._client
+
+    def _complete_once(self, prompt: str, body: dict[str, Any]) -> Completion:
+        sdk = self._sdk()
+        try:
+            raw = sdk.completions.create(model=self.model, prompt=prompt, **body)
+        except Exception as e:
+            raise self._classify(e) from e
+        return self._parse(raw, body["max_tokens"])
+
+    def _parse(self, raw: Any, max_tokens: int) -> Completion:
+        choices = getattr(raw, "choices", None)
+        if not choices:
+            raise _Transient("malformed response: no choices")
+        choice = choices[0]
+        text, reason = getattr(choice, "text", None), getattr(choice, "finish_reason", None)
+        if not isinstance(text, str):
+            raise _Transient("malformed response: choices[0].text is not a string")
+        usage = getattr(raw, "usage", None)
+        tokens = getattr(usage, "completion_tokens", None)
+        prompt_tokens = getattr(usage, "prompt_tokens", None)
+        if type(tokens) is not int or type(prompt_tokens) is not int:
+            raise LiveError(
+                f"{self.base_url}: the response has no usage token counts "
+                "(autotts charges exact token counts; use a server that reports usage)"
+            )
+        if not 0 <= tokens <= max_tokens:
+            raise LiveError(
+                f"{self.base_url}: the server reports {tokens} tokens generated for "
+                f"max_tokens={max_tokens}"
+            )
+        return Completion(text, tokens, str(reason or "stop"), prompt_tokens)
+
+    def _classify(self, e: Exception) -> Exception:
+        """A transient failure to retry, or the LiveError to stop with."""
+        openai = self._openai()
+        if isinstance(e, openai.APITimeoutError):
+            return _Transient(f"timed out after {self.timeout:g} s")
+        if isinstance(e, openai.APIConnectionError):
+            cause = e.__cause__ or e.__context__
+            detail = str(cause).strip() if cause is not None else ""
+            return _Transient(f"cannot connect{': ' + detail if detail else ''}")
+        if isinstance(e, openai.APIStatusError):
+            message = _error_message(e)
+            if e.status_code in TRANSIENT_STATUS:
+                return _Transient(f"HTTP {e.status_code}: {message}", _retry_after(e))
+            return LiveError(f"{self.base_url}: HTTP {e.status_code}: {message}")
+        if isinstance(e, (json.JSONDecodeError, openai.APIResponseValidationError)):
+            return _Transient(f"malformed response: {e}")
+        if isinstance(e, LiveError):
+            return e
+        return LiveError(f"{self.base_url}: {type(e).__name__}: {e}")
+
+    def _with_retries(self, attempt: Callable[[], Any]) -> Any:
+        for n in range(self.retries + 1):
+            with self._lock:
+                self.stats.requests += 1
+            try:
+                return attempt()
+            except _Transient as t:
+                if n == self.retries:
+                    raise LiveError(
+                        f"{self.base_url}: {t} (gave up after {n + 1} attempts)"
+                    ) from None
+                wait = t.wait
+                if wait is None:
+                    wait = self.retry_wait * 2**n * random.uniform(0.5, 1.0)
+                with self._lock:
+                    self.stats.retries += 1
+                self._sleep(min(self.max_wait, max(0.0, wait)))
+        raise AssertionError("unreachable")
+
+
+def _error_message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        msg = err.get("message") if isinstance(err, dict) else err
+        if msg:
+            return " ".join(str(msg).split())[:300]
+    return " ".join(str(getattr(e, "message", e)).split())[:300]
+
+
+def _retry_after(e: Any) -> float | None:
+    response = getattr(e, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
