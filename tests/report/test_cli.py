@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from autotts.cli.report import greedy_command
+from autotts.cli.options import GreedyOption
 from autotts.data import load_env
 from autotts.evaluate import Protocol, RunSettings, run_episode
 from autotts.report import episode_grid, parse_controller
@@ -21,9 +21,9 @@ from .test_report import PNG_SIGNATURE, check_image
 def test_options_with_several_values() -> None:
     seen: dict[str, object] = {}
 
-    @greedy_command("--env", "--controller")
-    @click.option("--env", multiple=True)
-    @click.option("--controller", multiple=True)
+    @click.command()
+    @click.option("--env", cls=GreedyOption)
+    @click.option("--controller", cls=GreedyOption)
     @click.option("-o")
     @click.argument("rest", nargs=-1)
     def cmd(env: tuple[str, ...], controller: tuple[str, ...], o: str, rest: tuple[str]) -> None:

@@ -13,6 +13,7 @@ import click
 
 from .. import __version__
 from .check import check_controller
+from .collect import collect
 from .common import CliError, is_user_error, one_line
 from .controllers import controllers
 from .discover import discover
@@ -20,6 +21,7 @@ from .env import env
 from .episode import episode
 from .evaluate import evaluate
 from .report import report
+from .solve import solve
 
 
 class _Group(click.Group):
@@ -54,6 +56,8 @@ cli.add_command(controllers)
 cli.add_command(discover)
 cli.add_command(env)
 cli.add_command(evaluate)
+cli.add_command(collect)
+cli.add_command(solve)
 cli.add_command(episode)
 cli.add_command(report)
 

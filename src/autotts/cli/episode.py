@@ -8,13 +8,13 @@ import os
 import click
 
 from .common import CliError, check_output_path
-from .report import greedy_command
+from .options import GreedyOption
 
 IMAGE_TYPES = (".png", ".svg", ".pdf")
 DEFAULT_BETA = 0.5
 
 
-@greedy_command("--controller", short_help="Draw what controllers did on one question.")
+@click.command(short_help="Draw what controllers did on one question.")
 @click.option("--env", "env_file", required=True, metavar="FILE", type=click.Path(),
               help="Environment file.")  # fmt: skip
 @click.option("--question", required=True, type=int, metavar="N", help="Question index (from 0).")
@@ -25,7 +25,7 @@ DEFAULT_BETA = 0.5
 @click.option(
     "--controller",
     "controllers",
-    multiple=True,
+    cls=GreedyOption,
     required=True,
     metavar="SPEC...",
     help="One or more controllers, side by side: NAME or FILE.py:CLASS, optionally "

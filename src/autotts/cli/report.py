@@ -1,4 +1,5 @@
-"""``autotts report``: evaluate controllers over environments and write an HTML report folder."""
+"""``autotts report``: an HTML report folder, either of controllers evaluated over environments
+(``--env``/``--controller``) or of a discovery run directory (``--run``)."""
 
 from __future__ import annotations
 
@@ -12,43 +13,10 @@ from typing import Any
 import click
 
 from .common import CliError, warn
+from .options import GreedyOption
 
 DEFAULT_BETAS = "0,0.25,0.5,0.75,1"
 DEFAULT_REPLICATES = 20
-
-
-class GreedyCommand(click.Command):
-    """Options listed in ``greedy`` take every value up to the next option:
-    ``--env a.json b.json --controller sc cmc`` is ``--env a.json --env b.json --controller sc
-    --controller cmc`` (click options take one value each)."""
-
-    greedy: tuple[str, ...] = ()
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        out: list[str] = []
-        current: str | None = None  # the greedy option whose values are being read
-        awaiting = False  # the option itself was just read: its first value comes next
-        for n, arg in enumerate(args):
-            name = arg.split("=", 1)[0]
-            if arg == "--":  # everything after it is an argument
-                out += args[n:]
-                break
-            if name in self.greedy:
-                current, awaiting = name, "=" not in arg
-                out.append(arg)
-            elif arg.startswith("-") and arg != "-":
-                current, awaiting = None, False
-                out.append(arg)
-            else:
-                out += [current, arg] if current is not None and not awaiting else [arg]
-                awaiting = False
-        return super().parse_args(ctx, out)
-
-
-def greedy_command(*names: str, **kwargs: Any) -> Any:
-    """``@click.command`` whose options ``names`` take several values."""
-    cls = type("Greedy", (GreedyCommand,), {"greedy": names})
-    return click.command(cls=cls, **kwargs)
 
 
 def prepare_output_dir(path: str) -> Path:
@@ -65,6 +33,77 @@ def prepare_output_dir(path: str) -> Path:
     return out
 
 
+# options of the --env/--controller form: with --run there is nothing to evaluate
+EVALUATION_ONLY = (
+    "betas", "replicates", "protocol", "seed", "match", "search", "map_env", "map_question",
+    "map_replicate", "map_controllers", "no_map", "workers",
+)  # fmt: skip
+
+
+def _check_run_options(
+    ctx: click.Context, env_files: tuple[str, ...], controllers: tuple[str, ...]
+) -> None:
+    if env_files or controllers:
+        given = "--env" if env_files else "--controller"
+        raise CliError(
+            f"--run reports on a discovery run and cannot be combined with {given} "
+            "(give either --run RUN_DIR or --env FILE... --controller SPEC...)"
+        )
+    for param in ctx.command.params:
+        if param.name in EVALUATION_ONLY and (
+            ctx.get_parameter_source(param.name) == click.core.ParameterSource.COMMANDLINE
+        ):
+            raise CliError(
+                f"{param.opts[0]} does not apply to --run (a run's report evaluates nothing)"
+            )
+
+
+def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> None:
+    """The --run form: read the run directory, write its sections."""
+    import sqlite3
+
+    from ..discover import load_run
+    from ..report import build_report, describe_run, discovery_sections, report_files
+
+    start = time.perf_counter()
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise CliError(f"{run_dir}: no such directory")
+    try:
+        view = load_run(path)
+    except sqlite3.DatabaseError as e:
+        raise CliError(f"{path / 'history.sqlite'}: cannot read the history: {e}") from None
+    if Path(output).resolve() == path.resolve():
+        raise CliError(f"{output}: is the run directory; write the report elsewhere (e.g. -o "
+                       f"{os.path.join(run_dir, 'report')})")  # fmt: skip
+    out = prepare_output_dir(output)
+    sections = discovery_sections(view, out, path)
+    name = path.resolve().name
+    index = build_report(out, sections, title or f"autotts discovery run {name}",
+                         describe_run(view, run_dir))  # fmt: skip
+    files = report_files(sections)
+    seconds = time.perf_counter() - start
+    selected = (view.summary or {}).get("selected") or {}
+    if as_json:
+        summary = {
+            "output": str(out),
+            "index": str(index),
+            "files": files,
+            "run": str(path),
+            "finished": view.summary is not None,
+            "candidates": len(view.candidates),
+            "measured": len(view.search),
+            "selected": selected.get("id"),
+            "seconds": round(seconds, 2),
+        }
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(f"wrote {index} ({len(files)} files, {seconds:.1f} s)")
+    if view.summary is None:
+        warn(f"{run_dir}: the run has not finished (no summary.json): the report shows the "
+             "history so far and no held-out comparison")  # fmt: skip
+
+
 def _find_env(envs: list[Any], key: str | None) -> int:
     if key is None:
         return 0
@@ -75,15 +114,11 @@ def _find_env(envs: list[Any], key: str | None) -> int:
     raise CliError(f"--map-env {key!r} is not one of the report's environments ({names})")
 
 
-@greedy_command(
-    "--env", "--controller", "--search-dataset", "--map-controller",
-    short_help="Write an HTML report: frontier plots, tables, an episode map.",
-)  # fmt: skip
+@click.command(short_help="Write an HTML report of controllers (--env) or a discovery run (--run).")
 @click.option(
     "--env",
     "env_files",
-    multiple=True,
-    required=True,
+    cls=GreedyOption,
     metavar="FILE...",
     type=click.Path(),
     help="Environment files (one per model and dataset; a shell glob works).",
@@ -91,11 +126,19 @@ def _find_env(envs: list[Any], key: str | None) -> int:
 @click.option(
     "--controller",
     "controllers",
-    multiple=True,
-    required=True,
+    cls=GreedyOption,
     metavar="SPEC...",
     help="Controllers: NAME or FILE.py:CLASS, optionally :KEY=VALUE,... (a key with several "
     "values is the sweep, e.g. sc:k=1,4,16,64; label=NAME names it).",
+)
+@click.option(
+    "--run",
+    "run_dir",
+    default=None,
+    metavar="RUN_DIR",
+    type=click.Path(),
+    help="Report on a discovery run directory instead (made by autotts discover): progress per "
+    "round, candidates, held-out comparison. Not with --env/--controller.",
 )
 @click.option(
     "-o", "--output", required=True, metavar="DIR", help="Report folder (created if needed)."
@@ -128,7 +171,7 @@ def _find_env(envs: list[Any], key: str | None) -> int:
 @click.option(
     "--search-dataset",
     "search",
-    multiple=True,
+    cls=GreedyOption,
     metavar="DATASET...",
     help="Datasets of the search split in tables (default: the first dataset); the others "
     "are held out.",
@@ -152,21 +195,26 @@ def _find_env(envs: list[Any], key: str | None) -> int:
 @click.option(
     "--map-controller",
     "map_controllers",
-    multiple=True,
+    cls=GreedyOption,
     metavar="LABEL...",
     help="Controllers shown in the episode map (default: the first three).",
 )
 @click.option("--no-map", is_flag=True, help="Leave the episode map out.")
-@click.option("--title", default="autotts report", show_default=True, help="Page title.")
+@click.option(
+    "--title", default=None, help="Page title [default: autotts report, or the run's name]."
+)
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes."
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a JSON summary (folder, files, counts)."
 )
+@click.pass_context
 def report(
+    ctx: click.Context,
     env_files: tuple[str, ...],
     controllers: tuple[str, ...],
+    run_dir: str | None,
     output: str,
     betas: str,
     replicates: int,
@@ -179,7 +227,7 @@ def report(
     map_replicate: int,
     map_controllers: tuple[str, ...],
     no_map: bool,
-    title: str,
+    title: str | None,
     workers: int,
     as_json: bool,
 ) -> None:
@@ -194,10 +242,23 @@ def report(
           --controller sc cmc parallel_probe -o report --workers 2
       autotts report --env a.json --controller sc:k=1,4,16,64 cmc:beta=0,0.5,1 \\
           parallel_probe:T=40,prune_patience=7,warm_up=15,label=pp-T40 -o report
+      autotts report --run runs/r1 -o runs/r1-report
 
     Sweeps: beta controllers over --betas; sc and asc over k / max_samples 1..64, esc over
     max_samples 8..64, parallel_probe over chains 8..64 (unless the spec sets that parameter).
+
+    With --run the report reads a discovery run directory and evaluates nothing: search-split
+    accuracy vs tokens per round with the best score so far, every candidate (status, score,
+    cost, code) and the held-out comparison of summary.json (absent while the run is unfinished).
     """
+    if run_dir is not None:
+        _check_run_options(ctx, env_files, controllers)
+        _report_run(run_dir, output, title, as_json)
+        return
+    if not env_files or not controllers:
+        missing = "--env FILE..." if not env_files else "--controller SPEC..."
+        raise CliError(f"give {missing} (or --run RUN_DIR to report on a discovery run)")
+    title = title or "autotts report"
     from ..data import MATCH_MODES, load_env
     from ..evaluate import Protocol, parse_betas
     from ..report import (

@@ -4,20 +4,24 @@ held-out split."""
 
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
-from .history import EvalKey, History
+from .history import CandidateRow, EvalKey, History
 from .loop import Discovery, Reporter
+from .results import RunView, load_run
 from .run import PROPOSERS, discover, make_proposer
 
 __all__ = [
     "CONTRACT_TEXT",
     "DEFAULT_BETAS",
     "PROPOSERS",
+    "CandidateRow",
     "DiscoverConfig",
     "Discovery",
     "EvalKey",
     "History",
     "Reporter",
+    "RunView",
     "contract_problems",
     "discover",
+    "load_run",
     "make_proposer",
 ]

@@ -2,7 +2,8 @@
 
 A report is a list of :class:`Section` objects written into a folder and assembled by
 :func:`build_report` into ``index.html``. :func:`evaluation_sections` gives the sections of an
-evaluation (controllers × environments); other parts add their own sections to the list.
+evaluation (controllers × environments), :func:`discovery_sections` those of a discovery run
+directory (progress per round, candidates, held-out comparison).
 matplotlib is imported only when a figure is drawn.
 """
 
@@ -15,6 +16,7 @@ from .build import (
     report_files,
     representative_question,
 )
+from .discovery import describe_run, discovery_sections
 from .episode_map import ChainRow, EpisodeGrid, episode_figure, episode_grid
 from .html import Section, esc, figure, write_index
 from .results import Point, ReportData, check_envs, episodes_needed, evaluate_report
@@ -41,6 +43,8 @@ __all__ = [
     "build_report",
     "check_envs",
     "describe",
+    "describe_run",
+    "discovery_sections",
     "episode_figure",
     "episode_grid",
     "episodes_needed",
