@@ -91,3 +91,15 @@ def test_a_second_run_in_the_same_dir_is_refused(tmp_path, llm, splits):
         discover(tmp_path / "run", make_config(splits, llm.url, rounds=1))
     with pytest.raises(ValueError, match="no discovery run to resume"):
         discover(tmp_path / "other", None, resume=True)
+
+
+def test_cost_limit_stops_cleanly_and_still_judges(tmp_path, llm, splits):
+    cfg = make_config(splits, llm.url)
+    cfg.proposer_options["max_cost_usd"] = 0.003  # one call costs $0.004
+    summary = discover(tmp_path / "run", cfg, workers=2)
+    assert summary["stopped"].startswith("cost limit reached: spent $0.0040")
+    assert [c["id"] for c in summary["candidates"]] == ["r0c0"]
+    assert summary["selected"]["id"] == "r0c0" and summary["heldout"]["selected"]
+    assert len(llm.requests) == 1
+    again = discover(tmp_path / "run", None, resume=True, workers=2)
+    assert again == summary and len(llm.requests) == 1

@@ -118,7 +118,7 @@ def import_(
     "--match",
     default="exact",
     show_default=True,
-    metavar="exact|normalized",
+    metavar="exact|normalized|math",
     help="Answer matching for pass@1 and majority@k.",
 )
 def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> None:

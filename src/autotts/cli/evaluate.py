@@ -176,8 +176,9 @@ def _report_errors(results: list[EvalResult]) -> None:
     "--match",
     default="exact",
     show_default=True,
-    metavar="exact|normalized",
-    help="Answer matching: string equality, or normalized LaTeX/whitespace.",
+    metavar="exact|normalized|math",
+    help="Answer matching: string equality, normalized LaTeX/whitespace, or math-verify "
+    "equivalence.",
 )
 @click.option(
     "--kappa-probe",
