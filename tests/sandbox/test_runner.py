@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_child_environment_is_minimal(tmp_path: Path) -> None:
     assert not any(k.startswith(("PYTHON", "AUTOTTS")) for k in env)
     cmd = child_command(Limits(memory_mb=300, cpu_s=7))
     assert cmd[:3] == [sys.executable, "-I", "-B"]
-    assert cmd[-4:] == ["--memory-mb", "300", "--cpu-s", "7"]
+    assert cmd[-6:] == ["--memory-mb", "300", "--cpu-s", "7", "--parent", str(os.getpid())]
 
 
 def _result(**kw: Any) -> ProcessResult:
@@ -179,3 +180,67 @@ def test_bad_class_name(payload: dict[str, Any]) -> None:
 def test_outcome_ok_property() -> None:
     assert SandboxOutcome("ok", "", {}, 0.1).ok
     assert not SandboxOutcome("timeout", "t", None, 0.1).ok
+
+
+PARENT = '''
+from autotts.sandbox import Limits, run_sandboxed
+
+source = """from autotts.controllers import Controller
+
+
+class Spin(Controller):
+    name = "spin"
+    uses_beta = True
+
+    @classmethod
+    def schedule(cls, beta):
+        return {}
+
+    def solve(self, session):
+        while True:
+            pass
+"""
+payload = {"envs": [ENV], "betas": [0.5], "protocol": {"name": "official", "replicates": 1,
+           "seed": 0}, "match": "exact", "kappa_probe": 0.0, "budget": None, "params": {}}
+run_sandboxed(source, "Spin", "autotts.sandbox.jobs:evaluate_job", payload, Limits(timeout_s=300))
+'''
+
+
+def _sandboxes_of(pid: int) -> list[int]:
+    """Sandbox processes started by ``pid`` (their command line names it with --parent)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"--parent" in argv and argv[argv.index(b"--parent") + 1] == str(pid).encode():
+            out.append(int(d))
+    return out
+
+
+def test_a_killed_caller_leaves_no_sandbox_running(tmp_path: Path) -> None:
+    """The sandbox has its own session, so the caller's SIGKILL would orphan it until its CPU
+    limit; it must die with the caller instead."""
+    from autotts.data import write_env
+    from tests.builders import make_env
+
+    env = tmp_path / "env.json"
+    write_env(make_env([([(["A", "A"], 1000, "A")], "A")]), env)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT.replace("ENV", repr(str(env)))])
+    try:
+        deadline = time.monotonic() + 30
+        while not _sandboxes_of(parent.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sandboxes_of(parent.pid), "the sandbox did not start"
+        time.sleep(0.5)  # let it reach the candidate's loop
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while _sandboxes_of(parent.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sandboxes_of(parent.pid) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,7 @@ class _Reporter:
 @click.option("--budget", type=float, metavar="TOKENS", help="Per-episode cost cap.")
 @click.option(
     "--timeout",
-    default=900.0,
+    default=300.0,
     show_default=True,
     type=float,
     help="Sandbox wall-clock limit per (candidate, environment), seconds.",
@@ -256,6 +257,11 @@ def discover(
             memory_mb=memory_mb,
         )
     reporter = _Reporter(bars=sys.stderr.isatty())
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM: stop as cleanly as on Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         summary = run_discovery(path, cfg, resume=resume, workers=workers, reporter=reporter)
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ class DiscoverConfig:
     kappa_probe: float = 0.0
     budget: float | None = None
     trace_replicates: int = TRACE_REPLICATES
-    timeout_s: float = 900.0
+    timeout_s: float = 300.0
     memory_mb: int = 4096
     # filled in by the loop: content hashes of the environments, in order
     search_hashes: list[str] = field(default_factory=list)

@@ -114,6 +114,10 @@ def load_run(run_dir: Path) -> RunView:
         run, stored = latest
         cfg = DiscoverConfig.from_json(stored)
         labels = cfg.search_labels
+        if not labels:  # a run started before labels were recorded: read them from the files
+            from .loop import load_split
+
+            labels = load_split(cfg.search_envs).labels
         results = Results(h, cfg.settings)
         cands = h.candidates(run)
         search = {}

@@ -133,9 +133,23 @@ def serve(request: dict[str, Any]) -> Any:
     return job(request["payload"], guard, load_controller)
 
 
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when the thread that started it dies (Linux ``prctl``), so a
+    caller killed by SIGKILL or SIGTERM leaves no sandbox running until its CPU limit."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main(argv: list[str]) -> NoReturn:
     global _result_fd, _reserve
     opts = dict(zip(argv[::2], argv[1::2], strict=True))
+    if "--parent" in opts:
+        die_with_parent(int(opts["--parent"]))
     set_limits(int(opts["--memory-mb"]), float(opts["--cpu-s"]))
     raw = sys.stdin.buffer.read()
     devnull = os.open(os.devnull, os.O_RDONLY)

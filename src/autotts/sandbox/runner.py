@@ -111,6 +111,8 @@ def child_command(limits: Limits) -> list[str]:
         str(limits.memory_mb),
         "--cpu-s",
         repr(limits.cpu_limit_s),
+        "--parent",
+        str(os.getpid()),
     ]
 
 
