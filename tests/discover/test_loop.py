@@ -103,3 +103,12 @@ def test_cost_limit_stops_cleanly_and_still_judges(tmp_path, llm, splits):
     assert len(llm.requests) == 1
     again = discover(tmp_path / "run", None, resume=True, workers=2)
     assert again == summary and len(llm.requests) == 1
+
+
+def test_bad_setup_leaves_the_run_dir_reusable(tmp_path, llm, splits):
+    cfg = make_config(splits, llm.url, rounds=1)
+    cfg.proposer = "agent"  # without --agent-cmd
+    with pytest.raises(ValueError, match="needs --agent-cmd"):
+        discover(tmp_path / "run", cfg)
+    summary = discover(tmp_path / "run", make_config(splits, llm.url, rounds=1), workers=2)
+    assert summary["candidates"]

@@ -50,6 +50,11 @@ def make_proposer(cfg: DiscoverConfig, run_dir: Path, spent_usd: float) -> Propo
     raise ValueError(f"unknown proposer {cfg.proposer!r} (choose from {', '.join(PROPOSERS)})")
 
 
+def _has_run(run_dir: Path) -> bool:
+    with History.open(run_dir) as h:
+        return h.latest_run() is not None
+
+
 def discover(
     run_dir: Path,
     cfg: DiscoverConfig | None,
@@ -65,11 +70,19 @@ def discover(
     if resume:
         if not db.exists():
             raise ValueError(f"{run_dir}: no discovery run to resume (no history.sqlite)")
-    elif db.exists():
-        raise ValueError(
-            f"{run_dir} already holds a discovery run: add --resume to continue it, or choose "
-            "another --run-dir"
-        )
+    else:
+        if cfg is None:
+            raise ValueError("a new run needs its configuration")
+        if db.exists() and _has_run(run_dir):
+            raise ValueError(
+                f"{run_dir} already holds a discovery run: add --resume to continue it, or "
+                "choose another --run-dir"
+            )
+        # everything that can fail on bad input fails before the run is recorded
+        search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
+        cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
+        cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
+        proposer = proposer or make_proposer(cfg, run_dir, 0.0)
     with History.open(run_dir) as h:
         if resume:
             latest = h.latest_run()
@@ -77,14 +90,11 @@ def discover(
                 raise ValueError(f"{run_dir}: the history holds no run to resume")
             run, stored = latest
             cfg = DiscoverConfig.from_json(stored)
+            prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run))
         else:
-            if cfg is None:
-                raise ValueError("a new run needs its configuration")
-            search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
-            cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
-            cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
+            assert cfg is not None and proposer is not None
             run = h.create_run(cfg.to_json())
-        prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run))
+            prop = proposer
         d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter)
 
         def heldout() -> Any:
