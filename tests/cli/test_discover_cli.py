@@ -75,3 +75,10 @@ def test_discover_refuses_bad_setups(run: Run, tmp_path: Path, tiny: Path) -> No
     r = run("discover", "--run-dir", tmp_path / "none", "--resume")
     assert r.exit_code == 2 and "no discovery run to resume" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_resume_refuses_changed_configuration(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "r").mkdir()
+    r = run("discover", "--run-dir", tmp_path / "r", "--resume", "--replicates", "5")
+    assert r.exit_code == 2
+    assert "--replicates cannot be changed when resuming" in r.output

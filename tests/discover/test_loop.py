@@ -70,10 +70,10 @@ def test_heldout_never_reaches_a_prompt(tmp_path, llm, splits):
 
 def test_store_serves_repeats_and_finished_runs(tmp_path, llm, splits):
     run_dir = tmp_path / "run"
-    cfg = make_config(splits, llm.url, rounds=3, timeout_s=3.0)
+    cfg = make_config(splits, llm.url, rounds=3, timeout_s=8.0)
     summary = discover(run_dir, cfg, workers=2)
     st = _statuses(summary)
-    assert st["r2c0"][0] == "timeout" and "3" in st["r2c0"][1]
+    assert st["r2c0"][0] == "timeout" and "after 8 s" in st["r2c0"][1]
     assert st["r2c1"][0] == "ok"  # same code as r0c0: its evaluations came from the store
     db = sqlite3.connect(run_dir / "history.sqlite")
     rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM evaluations").fetchone()
@@ -112,3 +112,19 @@ def test_bad_setup_leaves_the_run_dir_reusable(tmp_path, llm, splits):
         discover(tmp_path / "run", cfg)
     summary = discover(tmp_path / "run", make_config(splits, llm.url, rounds=1), workers=2)
     assert summary["candidates"]
+
+
+def test_resume_can_add_rounds(tmp_path, llm, splits):
+    run_dir = tmp_path / "run"
+    first = discover(run_dir, make_config(splits, llm.url, rounds=1), workers=2)
+    assert [c["id"] for c in first["candidates"]] == ["r0c0", "r0c1"]
+    with pytest.raises(ValueError, match="can only get more rounds"):
+        discover(run_dir, None, resume=True, rounds=0)
+    more = discover(run_dir, None, resume=True, workers=2, rounds=2)
+    assert [c["id"] for c in more["candidates"]] == ["r0c0", "r0c1", "r1c0", "r1c1"]
+    assert more["config"]["rounds"] == 2
+    # the same as a run that had two rounds from the start
+    fresh = discover(tmp_path / "fresh", make_config(splits, llm.url, rounds=2), workers=2)
+    assert {k: v for k, v in more.items() if k != "config"} == {
+        k: v for k, v in fresh.items() if k != "config"
+    }

@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from .common import CliError
 from .options import GreedyOption
+
+_RESUME_OPTIONS = {"rounds", "workers", "run_dir", "resume", "as_json"}
+
+
+def _given(name: str) -> bool:
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
 class _Reporter:
@@ -221,7 +229,19 @@ def discover(
 
     path = Path(run_dir)
     cfg = None
-    if not resume:
+    if resume:
+        ctx = click.get_current_context()
+        given = [
+            p.opts[0]
+            for p in ctx.command.params
+            if p.name and p.name not in _RESUME_OPTIONS and _given(p.name)
+        ]
+        if given:
+            raise CliError(
+                f"{given[0]} cannot be changed when resuming: the run keeps the configuration "
+                "it started with (only --rounds, to add rounds, --workers and --json apply)"
+            )
+    else:
         if match not in MATCH_MODES:
             raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
         for f in (*search, *heldout):
@@ -263,7 +283,14 @@ def discover(
 
     signal.signal(signal.SIGTERM, terminate)
     try:
-        summary = run_discovery(path, cfg, resume=resume, workers=workers, reporter=reporter)
+        summary = run_discovery(
+            path,
+            cfg,
+            resume=resume,
+            workers=workers,
+            reporter=reporter,
+            rounds=rounds if resume and _given("rounds") else None,
+        )
     except KeyboardInterrupt:
         reporter.done()
         raise CliError(

@@ -143,6 +143,11 @@ class History:
         row = self.db.execute("SELECT id, config FROM runs ORDER BY id DESC LIMIT 1").fetchone()
         return (int(row[0]), json.loads(row[1])) if row else None
 
+    def update_config(self, run: int, config: dict[str, Any]) -> None:
+        self.db.execute(
+            "UPDATE runs SET config=? WHERE id=?", (json.dumps(config, sort_keys=True), run)
+        )
+
     def start_round(self, run: int, rnd: int) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO rounds (run, round, started) VALUES (?, ?, ?)",

@@ -63,9 +63,11 @@ def discover(
     workers: int = 2,
     reporter: Reporter | None = None,
     proposer: Proposer | None = None,
+    rounds: int | None = None,
 ) -> dict[str, Any]:
     """Run (or, with ``resume``, continue) discovery in ``run_dir``; returns the summary, also
-    written to ``run_dir/summary.json``."""
+    written to ``run_dir/summary.json``. On resume, ``rounds`` may raise the number of rounds
+    (the run then goes on with more rounds; earlier rounds are kept as they are)."""
     db = run_dir / "history.sqlite"
     if resume:
         if not db.exists():
@@ -90,6 +92,14 @@ def discover(
                 raise ValueError(f"{run_dir}: the history holds no run to resume")
             run, stored = latest
             cfg = DiscoverConfig.from_json(stored)
+            if rounds is not None and rounds != cfg.rounds:
+                if rounds < cfg.rounds:
+                    raise ValueError(
+                        f"--rounds {rounds} is fewer than the run's {cfg.rounds}: a resumed run "
+                        "can only get more rounds"
+                    )
+                cfg.rounds = rounds
+                h.update_config(run, cfg.to_json())
             prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run))
         else:
             assert cfg is not None and proposer is not None
