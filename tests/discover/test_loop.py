@@ -128,3 +128,22 @@ def test_resume_can_add_rounds(tmp_path, llm, splits):
     assert {k: v for k, v in more.items() if k != "config"} == {
         k: v for k, v in fresh.items() if k != "config"
     }
+
+
+def test_a_failed_heldout_evaluation_is_reported_not_raised(tmp_path, llm, splits, monkeypatch):
+    from autotts.discover.loop import Discovery
+
+    real = Discovery.measure_candidates
+
+    def failing_on_heldout(self, cands, split):
+        if split.paths == self.cfg.heldout_envs:
+            return {
+                c.id: "timeout\theld/out: timed out after 1 s (wall clock): killed" for c in cands
+            }
+        return real(self, cands, split)
+
+    monkeypatch.setattr(Discovery, "measure_candidates", failing_on_heldout)
+    summary = discover(tmp_path / "run", make_config(splits, llm.url, rounds=1), workers=2)
+    assert summary["selected"]["id"] == "r0c0"
+    assert summary["heldout_error"] == "timeout: held/out: timed out after 1 s (wall clock): killed"
+    assert "selected" not in summary["heldout"] and summary["heldout_advantage"] is None

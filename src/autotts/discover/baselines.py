@@ -6,7 +6,7 @@ Baselines are trusted code, so they run in this process (or forked workers), one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..controllers import ControllerSpec
@@ -59,11 +59,3 @@ def run_units(
         futures = {pool.submit(_unit, t): n for n, t in enumerate(tasks)}
         for f in as_completed(futures):
             on_done(futures[f], f.result())
-
-
-def iter_points(
-    points: dict[str, list[tuple[str, ControllerSpec]]],
-) -> Iterator[tuple[str, str, ControllerSpec]]:
-    for name, pts in points.items():
-        for label, spec in pts:
-            yield name, label, spec

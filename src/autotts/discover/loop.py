@@ -326,15 +326,18 @@ class Discovery:
         held = heldout()
         held_base = self.baselines(held)
         held_sel = None
+        held_error = None
         if selected is not None:
             failures = self.measure_candidates([selected], held)
-            if selected.id in failures:
-                raise RuntimeError(
-                    f"held-out evaluation of {selected.id} failed: "
-                    f"{failures[selected.id].split(chr(9), 1)[1]}"
-                )
-            held_sel = self.sweep_of(selected, held)
+            if selected.id in failures:  # e.g. a timeout on a larger held-out environment
+                status, reason = failures[selected.id].split("\t", 1)
+                held_error = f"{status}: {reason}"
+                self.rep.note(f"held-out evaluation of {selected.id} failed: {held_error}")
+            else:
+                held_sel = self.sweep_of(selected, held)
         search_sel = self.sweep_of(selected, self.search) if selected else None
-        return build_summary(
+        summary = build_summary(
             self.cfg, cands, selected, baselines, search_sel, held_base, held_sel, self.stopped
         )
+        summary["heldout_error"] = held_error
+        return summary

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..controllers import Controller, ControllerSpec
+from ..controllers import Controller, ControllerSpec, make_solver
 from ..data import Environment, apply_matching, load_env
 from ..env import Action
 from ..evaluate import EvalResult, Protocol, evaluate
@@ -162,8 +162,6 @@ def trace_stats(
     )
     depth_tokens = 0.0
     questions = []
-    from ..controllers import make_solver
-
     for qi, q in enumerate(env.questions):
         orders = settings.protocol.orders(qi, q.n_chains)
         right = 0

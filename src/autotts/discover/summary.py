@@ -121,6 +121,8 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append("no candidate passed every check: nothing selected")
         return "\n".join(lines)
     lines.append(f"selected {sel['id']} (search score {sel['score']:+.2f}): {sel['spec']}")
+    if summary.get("heldout_error"):
+        lines.append(f"held-out evaluation of the selection failed: {summary['heldout_error']}")
     adv = summary.get("heldout_advantage") or {}
     if adv:
         lines.append("held-out matched-token advantage of the selection (accuracy points):")
