@@ -137,9 +137,8 @@ def test_a_failed_heldout_evaluation_is_reported_not_raised(tmp_path, llm, split
 
     def failing_on_heldout(self, cands, split):
         if split.paths == self.cfg.heldout_envs:
-            return {
-                c.id: "timeout\theld/out: timed out after 1 s (wall clock): killed" for c in cands
-            }
+            reason = ("timeout", "held/out: timed out after 1 s (wall clock): killed")
+            return {c.id: reason for c in cands}
         return real(self, cands, split)
 
     monkeypatch.setattr(Discovery, "measure_candidates", failing_on_heldout)

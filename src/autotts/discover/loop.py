@@ -155,11 +155,13 @@ class Discovery:
         limits = Limits(timeout_s=self.cfg.timeout_s, memory_mb=self.cfg.memory_mb)
         return run_sandboxed(cand.code, cand.class_name, JOB, payload, limits)
 
-    def measure_candidates(self, cands: Sequence[CandidateRow], split: Split) -> dict[str, str]:
+    def measure_candidates(
+        self, cands: Sequence[CandidateRow], split: Split
+    ) -> dict[str, tuple[str, str]]:
         """Run every missing (candidate, environment) unit in the sandbox, in parallel; store
-        the records. Returns candidate id → failure reason (status, reason) for failed units."""
+        the records. Returns candidate id → (status, reason) of its first failed unit."""
         units = [(c, ei) for c in cands for ei in self._candidate_units(c, split)]
-        failures: dict[str, str] = {}
+        failures: dict[str, tuple[str, str]] = {}
         if not units:
             return failures
         self.rep.phase(f"measuring {len(cands)} candidate(s) in the sandbox", len(units))
@@ -170,10 +172,10 @@ class Discovery:
                 out = f.result()
                 self.rep.advance()
                 if not out.ok:
-                    failures.setdefault(c.id, f"{out.status}\t{split.labels[ei]}: {out.reason}")
+                    failures.setdefault(c.id, (out.status, f"{split.labels[ei]}: {out.reason}"))
                     continue
                 if out.data.get("knob_problems"):
-                    failures.setdefault(c.id, "contract\t" + "; ".join(out.data["knob_problems"]))
+                    failures.setdefault(c.id, ("contract", "; ".join(out.data["knob_problems"])))
                     continue
                 for rec in out.data["records"]:
                     key = self.r.key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
@@ -194,22 +196,21 @@ class Discovery:
     def judge(self, cands: Sequence[CandidateRow], baselines: Mapping[str, Sweep]) -> None:
         """Policy check, measure, contract check and score each proposed candidate."""
         from ..sandbox import check_source
+        from ..sandbox.loader import policy_reason
 
         pending = []
         for c in cands:
             if c.status != "proposed":
                 continue
             violations = check_source(c.code, "controller.py")
-            if violations:
-                more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
-                self.h.set_status(c.id, "policy", f"{violations[0]}{more}")
+            if violations:  # no sandbox needed to reject it
+                self.h.set_status(c.id, "policy", policy_reason(violations))
             else:
                 pending.append(c)
         failures = self.measure_candidates(pending, self.search)
         for c in pending:
             if c.id in failures:
-                status, reason = failures[c.id].split("\t", 1)
-                self.h.set_status(c.id, status, reason)
+                self.h.set_status(c.id, *failures[c.id])
                 continue
             sweep = self.sweep_of(c, self.search)
             assert sweep is not None
@@ -223,10 +224,13 @@ class Discovery:
             episodes = [r["result"]["episodes"] for recs in sweep.values() for r in recs]
             if sum(errors) == sum(episodes):
                 first = next(
-                    ex
-                    for recs in sweep.values()
-                    for r in recs
-                    for ex in r["result"]["error_examples"]
+                    (
+                        ex
+                        for recs in sweep.values()
+                        for r in recs
+                        for ex in r["result"]["error_examples"]
+                    ),
+                    "?",
                 )
                 self.h.set_status(c.id, "error", f"every episode raised; first: {first}")
             elif problems:
@@ -330,7 +334,7 @@ class Discovery:
         if selected is not None:
             failures = self.measure_candidates([selected], held)
             if selected.id in failures:  # e.g. a timeout on a larger held-out environment
-                status, reason = failures[selected.id].split("\t", 1)
+                status, reason = failures[selected.id]
                 held_error = f"{status}: {reason}"
                 self.rep.note(f"held-out evaluation of {selected.id} failed: {held_error}")
             else:
