@@ -6,11 +6,13 @@ Baselines are trusted code, so they run in this process (or forked workers), one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment
+from ..procs import die_with_parent
 from .measure import MeasureSettings, measure
 
 SC_KS = (4, 8, 16, 32, 64)
@@ -55,7 +57,16 @@ def run_units(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
+    try:
         futures = {pool.submit(_unit, t): n for n, t in enumerate(tasks)}
         for f in as_completed(futures):
             on_done(futures[f], f.result())
+    except BaseException:  # Ctrl-C or SIGTERM: stop now, not after the remaining units
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.kill()
+        raise
+    pool.shutdown()

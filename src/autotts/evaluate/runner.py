@@ -197,13 +197,21 @@ def run_tasks(
 
     if workers > 1 and len(tasks) > 1:
         import multiprocessing  # only here: one-worker runs start up without it
+        import os
         from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from ..procs import die_with_parent
 
         if "fork" in multiprocessing.get_all_start_methods():
             _ENVS = envs
             try:
                 ctx = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                with ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=ctx,
+                    initializer=die_with_parent,
+                    initargs=(os.getpid(),),
+                ) as pool:
                     futures = {pool.submit(_run_task, t): n for n, t in enumerate(tasks)}
                     for fut in as_completed(futures):
                         finish(futures[fut], fut.result())

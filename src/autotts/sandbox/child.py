@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ..controllers import ControllerError
+from ..procs import die_with_parent
 from .allowlist import module_allowed
 from .loader import CANDIDATE_MODULE, describe, load_candidate, policy_reason
 from .outcome import Rejection, one_line
@@ -131,18 +132,6 @@ def serve(request: dict[str, Any]) -> Any:
         return state["cls"]
 
     return job(request["payload"], guard, load_controller)
-
-
-def die_with_parent(parent: int) -> None:
-    """SIGKILL this process when the thread that started it dies (Linux ``prctl``), so a
-    caller killed by SIGKILL or SIGTERM leaves no sandbox running until its CPU limit."""
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def main(argv: list[str]) -> NoReturn:
