@@ -4,6 +4,7 @@ import pytest
 
 from autotts.controllers import ControllerSpec
 from autotts.discover.digest import candidate_digest, history_digest, score
+from autotts.discover.history import CandidateRow
 from autotts.discover.measure import MeasureSettings, episode_summary, measure
 from autotts.evaluate import Protocol, run_episode
 from tests.controllers.synthetic import synthetic_env
@@ -89,25 +90,14 @@ def test_digest_is_bounded_deterministic_and_informative():
     assert len(candidate_digest("r0c0", cand, baselines, limit=600)) <= 600
     s = score(cand, baselines)
     assert s is not None and -100 < s < 100
+
+    def row(cid: str, status: str, reason: str, sc: float | None) -> CandidateRow:
+        return CandidateRow(cid, 1, 0, int(cid[-1]), "C", "", "h", [], "openai", "", None, None,
+                            0, 0, 0.0, status, reason, sc)  # fmt: skip
+
     rows = [
-        {
-            "id": "r0c0",
-            "round": 0,
-            "parents": [],
-            "proposer": "openai",
-            "status": "ok",
-            "reason": "",
-            "score": s,
-        },
-        {
-            "id": "r0c1",
-            "round": 0,
-            "parents": [],
-            "proposer": "openai",
-            "status": "policy",
-            "reason": "controller.py:1: import of 'os' is not allowed",
-            "score": None,
-        },
+        row("r0c0", "ok", "", s),
+        row("r0c1", "policy", "controller.py:1: import of 'os' is not allowed", None),
     ]
     full = history_digest(rows, {"r0c0": cand}, baselines, limit=5000)
     assert len(full) <= 5000

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..evaluate.frontier import Point, envelope, matched_advantage
+from .history import CandidateRow, ranked
 
 Sweep = Mapping[str, Sequence[Mapping[str, Any]]]
 
@@ -169,7 +170,7 @@ DETAILED = 3
 
 
 def history_digest(
-    candidates: Sequence[Mapping[str, Any]],
+    candidates: Sequence[CandidateRow],
     sweeps: Mapping[str, Sweep],
     baselines: Mapping[str, Sweep],
     *,
@@ -177,35 +178,29 @@ def history_digest(
 ) -> str:
     """The proposer's view of the run so far: the baselines' curves, every earlier candidate's
     status (score or rejection reason), and detailed digests of the best candidates and of the
-    latest round's. ``candidates`` are dicts with id, round, parents, proposer, status, reason,
-    score; ``sweeps`` maps candidate id to its search-split sweep."""
+    latest round's. ``sweeps`` maps candidate id to its search-split sweep."""
     parts = [baselines_digest(baselines)]
     if not candidates:
         parts.append("## Candidates so far\nnone yet: this is the first round.")
         return "\n\n".join(parts)[:limit]
     lines = ["## Candidates so far (id, parent, status: score or reason)"]
     for c in list(candidates)[-MAX_LISTED:]:
-        parent = ",".join(c["parents"]) or "-"
-        if c["status"] == "ok":
-            s = c["score"]
-            what = f"ok, score {s:+.2f}" if s is not None else "ok, no point in range"
+        parent = ",".join(c.parents) or "-"
+        if c.status == "ok":
+            what = f"ok, score {c.score:+.2f}" if c.score is not None else "ok, no point in range"
         else:
-            what = f"{c['status']}: {c['reason']}"
-        lines.append(f"- {c['id']} (parent {parent}, {c['proposer']}): {what}"[:400])
+            what = f"{c.status}: {c.reason}"
+        lines.append(f"- {c.id} (parent {parent}, {c.proposer}): {what}"[:400])
     parts.append("\n".join(lines))
-    ok = [c for c in candidates if c["status"] == "ok" and c["id"] in sweeps]
-    ranked = sorted(ok, key=lambda c: (-(c["score"] if c["score"] is not None else -1e9), c["id"]))
-    last_round = max(c["round"] for c in candidates)
-    chosen = [c["id"] for c in ranked[:DETAILED]]
+    best = [c.id for c in ranked(candidates) if c.id in sweeps]
+    last_round = max(c.round for c in candidates)
+    chosen = best[:DETAILED]
     chosen += [
-        c["id"]
-        for c in candidates
-        if c["round"] == last_round and c["id"] in sweeps and c["id"] not in chosen
+        c.id for c in candidates if c.round == last_round and c.id in sweeps and c.id not in chosen
     ][:DETAILED]
     budget = max(500, (limit - sum(map(len, parts))) // max(1, len(chosen)) - 10)
     for cid in chosen:
-        row = next(c for c in candidates if c["id"] == cid)
-        rank = f" (rank {ranked.index(row) + 1} of {len(ranked)})" if row in ranked else ""
+        rank = f" (rank {best.index(cid) + 1} of {len(best)})" if cid in best else ""
         parts.append(candidate_digest(cid, sweeps[cid], baselines, header=rank, limit=budget))
     text = "\n\n".join(parts)
     return text if len(text) <= limit else text[: limit - 2] + " …"

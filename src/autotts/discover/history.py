@@ -22,6 +22,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,13 @@ class CandidateRow:
     status: str
     reason: str
     score: float | None
+
+
+def ranked(candidates: Sequence[CandidateRow]) -> list[CandidateRow]:
+    """Candidates that passed every check and have a score, best first; ties go to the earlier
+    one. The first is what the loop selects."""
+    ok = [c for c in candidates if c.status == "ok" and c.score is not None]
+    return sorted(ok, key=lambda c: (-(c.score or 0.0), c.round, c.slot))
 
 
 class History:

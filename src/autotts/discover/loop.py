@@ -22,7 +22,7 @@ from .baselines import baseline_points, run_units
 from .config import DiscoverConfig
 from .contract import contract_problems
 from .digest import Sweep, history_digest, score
-from .history import CandidateRow, EvalKey, History, code_hash
+from .history import CandidateRow, EvalKey, History, code_hash, ranked
 from .prompt import seed_sources
 from .proposers import Context, CostLimitReached, Proposal, ProposalError, Proposer
 from .results import Results, builtin_code
@@ -247,17 +247,13 @@ class Discovery:
                 s = self.sweep_of(c, self.search)
                 if s is not None:
                     sweeps[c.id] = s
-        rows = [c.__dict__ for c in earlier]
-        ok = sorted(
-            (c for c in earlier if c.status == "ok" and c.score is not None),
-            key=lambda c: (-(c.score or 0.0), c.round, c.slot),
-        )
+        ok = ranked(earlier)
         return Context(
             round=rnd,
             slot=slot,
             seed=self.cfg.seed * 1_000_003 + rnd * 1009 + slot,
             seeds=seed_sources(),
-            digest=history_digest(rows, sweeps, baselines),
+            digest=history_digest(earlier, sweeps, baselines),
             best=(ok[0].id, ok[0].code) if ok else None,
             best_ids=[c.id for c in ok[:3]],
             search_envs=[Path(p) for p in self.search.paths],
@@ -322,10 +318,7 @@ class Discovery:
                 break
             self.h.finish_round(self.run, rnd)
         cands = self.h.candidates(self.run)
-        ok = sorted(
-            (c for c in cands if c.status == "ok" and c.score is not None),
-            key=lambda c: (-(c.score or 0.0), c.round, c.slot),
-        )
+        ok = ranked(cands)
         selected = ok[0] if ok else None
         held = heldout()
         held_base = self.baselines(held)

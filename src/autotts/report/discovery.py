@@ -256,9 +256,10 @@ def _heldout_section(view: RunView, out: Path, run_dir: Path | None) -> Section:
     if adv:
         body += (
             "<h3>Matched-token advantage of the selection</h3><p class='note'>Accuracy points "
-            "of the selection above each baseline, interpolated at the selection's token counts "
-            "(in log tokens) where the baseline's curve covers them; – where it covers none."
-            "</p>" + _advantage_html(data, adv)
+            "of the selection above each baseline: at the selection's token counts that the "
+            "baseline's curve covers (interpolated in log tokens), or, where it covers none of "
+            "them, at the baseline's own points that the selection's curve covers; – where the "
+            "two do not overlap.</p>" + _advantage_html(data, adv)
         )
     body += (
         "<h3>Every point</h3><p class='note'>Hover a cell for its 95 % interval and sequential "

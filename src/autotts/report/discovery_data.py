@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..discover.history import ranked
 from .tables import Cell, PaperTable, Row
 
 if TYPE_CHECKING:
-    from ..discover import CandidateRow, RunView
+    from ..discover import RunView
 
 BASELINE_ORDER = ("sc", "asc", "esc", "parallel_probe", "cmc")
 SELECTED = "selected"  # the selection's key in summary.json's sweeps
@@ -56,18 +57,12 @@ class Progress:
     finished: bool
 
 
-def rank_ok(candidates: Sequence[CandidateRow]) -> list[CandidateRow]:
-    """Candidates that passed every check and have a score, best first, as the loop selects."""
-    ok = [c for c in candidates if c.status == "ok" and c.score is not None]
-    return sorted(ok, key=lambda c: (-(c.score or 0.0), c.round, c.slot))
-
-
 def chosen_id(view: RunView) -> str | None:
     """The selected candidate of a finished run; the best so far of an unfinished one."""
     if view.summary is not None:
         return (view.summary.get("selected") or {}).get("id")
-    ranked = rank_ok(view.candidates)
-    return ranked[0].id if ranked else None
+    best = ranked(view.candidates)
+    return best[0].id if best else None
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -126,9 +121,9 @@ def progress(view: RunView) -> Progress:
     rounds = tuple(sorted({c.round for c in view.candidates}))
     best = []
     for rnd in rounds:
-        ranked = rank_ok([c for c in view.candidates if c.round <= rnd])
-        if ranked:
-            best.append((rnd, ranked[0].id, float(ranked[0].score or 0.0)))
+        so_far = ranked([c for c in view.candidates if c.round <= rnd])
+        if so_far:
+            best.append((rnd, so_far[0].id, float(so_far[0].score or 0.0)))
     scores = tuple(
         (c.id, c.round, c.status, float(c.score)) for c in view.candidates if c.score is not None
     )
