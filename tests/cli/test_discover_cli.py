@@ -82,3 +82,11 @@ def test_resume_refuses_changed_configuration(run: Run, tmp_path: Path) -> None:
     r = run("discover", "--run-dir", tmp_path / "r", "--resume", "--replicates", "5")
     assert r.exit_code == 2
     assert "--replicates cannot be changed when resuming" in r.output
+
+
+def test_check_controller_rejects_a_nan_schedule(run: Run, tmp_path: Path) -> None:
+    from tests.discover.candidates import NAN_SCHEDULE
+
+    r = run("check-controller", _file(tmp_path, "nan.py", NAN_SCHEDULE), "--replicates", "2")
+    assert r.exit_code == 1
+    assert r.output.startswith("nan.py: invalid: ") and "nan" in r.output.lower()

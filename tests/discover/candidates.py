@@ -85,3 +85,8 @@ class Spin(Controller):
 
 def reply(code: str, rationale: str = "Because the digest says so.") -> str:
     return f"{rationale}\n\n```python\n{code}```\n"
+
+
+NAN_SCHEDULE = GOOD.replace(
+    'return {"width": 2 + round(14 * beta)}', 'return {"width": math.nan}'
+).replace("from collections import Counter", "import math\nfrom collections import Counter")

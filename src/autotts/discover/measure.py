@@ -258,6 +258,7 @@ def measure_job(
     candidate, and measure it. ``payload``: ``{"envs": [paths], "betas": [...],
     "settings": MeasureSettings.to_json(), "name": registry name for the class}``."""
     from ..sandbox import checked_controller
+    from ..sandbox.jobs import check_schedules
 
     envs = [load_env(Path(p)) for p in payload["envs"]]
     settings = MeasureSettings.from_json(payload["settings"])
@@ -266,6 +267,7 @@ def measure_job(
     problems = knob_problems(cls)
     if problems:
         return {"knob_problems": problems, "records": []}
+    check_schedules(cls, payload["betas"])
     name = checked_controller(cls, payload["name"])
     return {
         "knob_problems": [],

@@ -81,6 +81,20 @@ def checked_controller(cls: type, name: str) -> str:
     return register_as(name, Checked)
 
 
+def check_schedules(cls: type, betas: Sequence[float | None]) -> None:
+    """Raise :class:`Rejection` (``invalid``, or ``error`` with the candidate's line) unless
+    ``schedule(beta)`` gives valid settings at every beta."""
+    for beta in (b for b in betas if b is not None):
+        try:
+            problem = validate_schedule(cls, [beta])
+        except MemoryError:
+            raise
+        except Exception as e:
+            raise Rejection("error", describe(e, f"schedule({beta:g}) raised ")) from e
+        if problem:
+            raise Rejection("invalid", problem)
+
+
 def evaluate_job(payload: dict[str, Any], guard: Guard, load_controller: Loader) -> dict[str, Any]:
     """Evaluate the candidate. ``payload``: ``{"envs": [paths], "betas": [b or None, ...],
     "protocol": {"name", "replicates", "seed"}, "match", "kappa_probe", "budget", "params",
@@ -93,15 +107,7 @@ def evaluate_job(payload: dict[str, Any], guard: Guard, load_controller: Loader)
     betas: list[float | None] = payload["betas"]
     guard()
     cls = load_controller()
-    for beta in (b for b in betas if b is not None):
-        try:
-            problem = validate_schedule(cls, [beta])
-        except MemoryError:
-            raise
-        except Exception as e:
-            raise Rejection("error", describe(e, f"schedule({beta:g}) raised ")) from e
-        if problem:
-            raise Rejection("invalid", problem)
+    check_schedules(cls, betas)
     name = checked_controller(cls, payload.get("name") or cls.__name__)
     results = evaluate(
         envs,
