@@ -1,4 +1,4 @@
-"""Child processes that do not outlive their parent.
+"""Child processes that do not outlive their parent, and the forked worker map built on that.
 
 Worker pools and sandboxes are separate processes; if the process that started them is killed
 (SIGKILL, or SIGTERM without cleanup), they would otherwise live on: forked pool workers wait
@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 
 def die_with_parent(parent: int) -> None:
@@ -22,3 +24,47 @@ def die_with_parent(parent: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def fork_map(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    workers: int,
+    on_done: Callable[[int, R], None],
+) -> None:
+    """Call ``fn`` on every task, in forked worker processes when ``workers > 1`` (and the
+    platform forks): workers inherit this process's memory, so module globals set before the
+    call (environments, controller classes loaded from files) need no pickling. ``on_done(task
+    index, result)`` runs here as each task ends. Workers die with this process; on an
+    exception (Ctrl-C, SIGTERM turned into one) they are killed at once, not after the queue."""
+    serial = workers <= 1 or len(tasks) <= 1
+    if not serial:
+        import multiprocessing  # only here: one-worker runs (and sandboxes) never import it
+
+        serial = "fork" not in multiprocessing.get_all_start_methods()
+    if serial:
+        for n, t in enumerate(tasks):
+            on_done(n, fn(t))
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
+        futures = {pool.submit(fn, t): n for n, t in enumerate(tasks)}
+        for f in as_completed(futures):
+            on_done(futures[f], f.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.kill()
+        raise
+    pool.shutdown()

@@ -6,13 +6,12 @@ Baselines are trusted code, so they run in this process (or forked workers), one
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment
-from ..procs import die_with_parent
+from ..procs import fork_map
 from .measure import MeasureSettings, measure
 
 SC_KS = (4, 8, 16, 32, 64)
@@ -48,25 +47,7 @@ def run_units(
     """Measure (env index, spec) units, calling ``on_done(unit index, record)`` as each ends."""
     global _ENVS
     _ENVS = envs
-    tasks = [(ei, spec, settings) for ei, spec in units]
-    if workers <= 1 or len(tasks) <= 1:
-        for n, t in enumerate(tasks):
-            on_done(n, _unit(t))
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
-    )
     try:
-        futures = {pool.submit(_unit, t): n for n, t in enumerate(tasks)}
-        for f in as_completed(futures):
-            on_done(futures[f], f.result())
-    except BaseException:  # Ctrl-C or SIGTERM: stop now, not after the remaining units
-        pool.shutdown(wait=False, cancel_futures=True)
-        for child in multiprocessing.active_children():
-            child.kill()
-        raise
-    pool.shutdown()
+        fork_map(_unit, [(ei, spec, settings) for ei, spec in units], workers, on_done)
+    finally:
+        _ENVS = ()

@@ -5,8 +5,9 @@ Tables:
 - ``runs``: the resolved configuration (seeds, environment paths and content hashes, split).
 - ``rounds``: when each round started and finished.
 - ``candidates``: code and its hash, parents, proposer, rationale, the prompt and response of
-  LLM proposers, token usage and cost, status (``proposed`` → ``ok`` | ``rejected`` |
-  ``contract``), the one-line reason, the search-split score.
+  LLM proposers, token usage and cost, status (``proposed``, then ``ok``, ``contract``,
+  ``error``, a sandbox status such as ``policy`` or ``timeout``, or ``failed`` when the
+  proposer gave no usable code), the one-line reason, the search-split score.
 - ``evaluations``: one row per (code hash, class, beta, environment hash, protocol, replicates,
   seed, match, kappa_probe, budget) — the key that makes a result reproducible. A repeated
   evaluation of the same key is served from here instead of being run again.

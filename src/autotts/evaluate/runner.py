@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..controllers import ControllerSpec, make_solver, vote
 from ..data import Environment, apply_matching
 from ..env import BudgetExceeded, ReadRecords, Session, full_read_records
+from ..procs import fork_map
 from .protocol import Protocol
 
 
@@ -195,29 +196,9 @@ def run_tasks(
         if on_done:
             on_done(n, result)
 
-    if workers > 1 and len(tasks) > 1:
-        import multiprocessing  # only here: one-worker runs start up without it
-        import os
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        from ..procs import die_with_parent
-
-        if "fork" in multiprocessing.get_all_start_methods():
-            _ENVS = envs
-            try:
-                ctx = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(
-                    max_workers=workers,
-                    mp_context=ctx,
-                    initializer=die_with_parent,
-                    initargs=(os.getpid(),),
-                ) as pool:
-                    futures = {pool.submit(_run_task, t): n for n, t in enumerate(tasks)}
-                    for fut in as_completed(futures):
-                        finish(futures[fut], fut.result())
-            finally:
-                _ENVS = ()
-            return [results[n] for n in range(len(tasks))]
-    for n, (ei, cs, qs, rs) in enumerate(tasks):
-        finish(n, run_chunk(envs[ei], cs, qs, rs))
+    _ENVS = envs
+    try:
+        fork_map(_run_task, tasks, workers, finish)
+    finally:
+        _ENVS = ()
     return [results[n] for n in range(len(tasks))]
