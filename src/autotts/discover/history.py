@@ -260,6 +260,3 @@ class History:
             "INSERT OR REPLACE INTO traces VALUES (?, ?)",
             (key.digest(), json.dumps(data, sort_keys=True)),
         )
-
-    def count_evaluations(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0])
