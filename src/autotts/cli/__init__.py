@@ -15,6 +15,7 @@ from .. import __version__
 from .check import check_controller
 from .collect import collect
 from .common import CliError, is_user_error, one_line
+from .compare import compare
 from .controllers import controllers
 from .discover import discover
 from .env import env
@@ -56,6 +57,7 @@ cli.add_command(controllers)
 cli.add_command(discover)
 cli.add_command(env)
 cli.add_command(evaluate)
+cli.add_command(compare)
 cli.add_command(collect)
 cli.add_command(solve)
 cli.add_command(episode)

@@ -89,10 +89,23 @@ class _Reporter:
 )
 @click.option(
     "--proposer",
-    default="openai",
+    default="evolve",
     show_default=True,
-    metavar="openai|agent",
-    help="Where candidates come from.",
+    metavar="evolve|openai|agent",
+    help="Where candidates come from: evolve = LLM-free search (no model, $0).",
+)
+@click.option(
+    "--budget-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop starting new rounds once the rounds have taken this long (the baselines and "
+    "the held-out evaluation come on top). Without --rounds, rounds are then unlimited.",
+)
+@click.option(
+    "--population",
+    default=12,
+    show_default=True,
+    type=click.IntRange(min=2),
+    help="evolve: genomes bred and cheaply evaluated per round.",
 )
 @click.option("--model", help="openai: the model name at the endpoint.")
 @click.option("--base-url", help="openai: an OpenAI-compatible endpoint (default: OpenAI's).")
@@ -133,7 +146,13 @@ class _Reporter:
     type=float,
     help="agent: seconds one proposal may take.",
 )
-@click.option("--rounds", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--rounds",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rounds of proposals (with --budget-minutes and no --rounds: until the time is up).",
+)
 @click.option("--candidates-per-round", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "--betas",
@@ -180,6 +199,8 @@ def discover(
     search: tuple[str, ...],
     heldout: tuple[str, ...],
     proposer: str,
+    budget_minutes: float | None,
+    population: int,
     model: str | None,
     base_url: str | None,
     api_key_env: str,
@@ -258,13 +279,15 @@ def discover(
             "llm_timeout_s": llm_timeout,
             "agent_cmd": agent_cmd,
             "agent_timeout_s": agent_timeout,
+            "population": population,
         }
         cfg = DiscoverConfig(
             search_envs=[os.path.abspath(p) for p in search],
             heldout_envs=[os.path.abspath(p) for p in heldout],
             proposer=proposer,
             proposer_options={k: v for k, v in options.items() if v is not None},
-            rounds=rounds,
+            rounds=rounds if budget_minutes is None or _given("rounds") else 100_000,
+            budget_minutes=budget_minutes,
             candidates_per_round=candidates_per_round,
             betas=parse_betas(betas),
             replicates=replicates,

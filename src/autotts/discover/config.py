@@ -16,7 +16,7 @@ DEFAULT_BETAS = tuple(round(0.1 * i, 10) for i in range(11))
 class DiscoverConfig:
     search_envs: list[str]
     heldout_envs: list[str]
-    proposer: str = "openai"
+    proposer: str = "evolve"
     proposer_options: dict[str, Any] = field(default_factory=dict)
     rounds: int = 5
     candidates_per_round: int = 2
@@ -30,6 +30,7 @@ class DiscoverConfig:
     trace_replicates: int = TRACE_REPLICATES
     timeout_s: float = 300.0
     memory_mb: int = 4096
+    budget_minutes: float | None = None  # stop starting rounds after this much round time
     # filled in by the loop: content hashes of the environments, in order
     search_hashes: list[str] = field(default_factory=list)
     heldout_hashes: list[str] = field(default_factory=list)
@@ -46,6 +47,8 @@ class DiscoverConfig:
             raise ValueError(f"{overlap[0]} is in both the search and the held-out split")
         if self.rounds < 1 or self.candidates_per_round < 1:
             raise ValueError("--rounds and --candidates-per-round must be at least 1")
+        if self.budget_minutes is not None and self.budget_minutes <= 0:
+            raise ValueError("--budget-minutes must be positive")
         if not self.betas:
             raise ValueError("give at least one beta")
         Protocol(self.protocol, self.replicates, self.seed)  # validates

@@ -169,6 +169,20 @@ class History:
             (time.time(), run, rnd),
         )
 
+    def round_seconds(self, run: int) -> float:
+        """Wall-clock seconds the run's finished rounds took (what --budget-minutes counts)."""
+        row = self.db.execute(
+            "SELECT SUM(finished - started) FROM rounds WHERE run=? AND finished IS NOT NULL",
+            (run,),
+        ).fetchone()
+        return float(row[0] or 0.0)
+
+    def rounds_finished(self, run: int) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM rounds WHERE run=? AND finished IS NOT NULL", (run,)
+        ).fetchone()
+        return int(row[0])
+
     def round_finished(self, run: int, rnd: int) -> bool:
         row = self.db.execute(
             "SELECT finished FROM rounds WHERE run=? AND round=?", (run, rnd)

@@ -24,7 +24,14 @@ from .contract import contract_problems
 from .digest import Sweep, history_digest, score
 from .history import CandidateRow, EvalKey, History, code_hash, ranked
 from .prompt import seed_sources
-from .proposers import Context, CostLimitReached, Proposal, ProposalError, Proposer
+from .proposers import (
+    Context,
+    CostLimitReached,
+    NothingToPropose,
+    Proposal,
+    ProposalError,
+    Proposer,
+)
 from .results import Results, builtin_code
 from .summary import build_summary
 
@@ -300,6 +307,8 @@ class Discovery:
                 self.stopped = f"cost limit reached: {e}"
                 self.rep.note(self.stopped)
                 return
+            except NothingToPropose:
+                continue
             except ProposalError as e:
                 self._record(rnd, slot, e.proposal or Proposal("", "", ""), "failed", str(e))
                 continue
@@ -311,6 +320,11 @@ class Discovery:
         for rnd in range(self.cfg.rounds):
             if self.h.round_finished(self.run, rnd):
                 continue
+            limit = self.cfg.budget_minutes
+            if limit is not None and self.h.round_seconds(self.run) >= 60 * limit:
+                self.stopped = f"time budget of {limit:g} minutes reached after {rnd} rounds"
+                self.rep.note(self.stopped)
+                break
             self.h.start_round(self.run, rnd)
             self.propose_round(rnd, baselines)
             self.judge([c for c in self.h.candidates(self.run) if c.round == rnd], baselines)
@@ -337,4 +351,5 @@ class Discovery:
             self.cfg, cands, selected, baselines, search_sel, held_base, held_sel, self.stopped
         )
         summary["heldout_error"] = held_error
+        summary["rounds_completed"] = self.h.rounds_finished(self.run)
         return summary

@@ -12,11 +12,25 @@ from .history import History
 from .loop import Discovery, Reporter, load_split
 from .proposers import Proposer
 
-PROPOSERS = ("openai", "agent")
+PROPOSERS = ("evolve", "openai", "agent")
 
 
-def make_proposer(cfg: DiscoverConfig, run_dir: Path, spent_usd: float) -> Proposer:
+def make_proposer(
+    cfg: DiscoverConfig, run_dir: Path, spent_usd: float, workers: int = 2
+) -> Proposer:
     o = cfg.proposer_options
+    if cfg.proposer == "evolve":
+        from .proposers.evolve import EvolveProposer, cheap_settings
+
+        return EvolveProposer(
+            run_dir,
+            cfg.search_envs,
+            cheap_settings(cfg),
+            cfg.seed,
+            cfg.candidates_per_round,
+            population=o.get("population", 12),
+            workers=workers,
+        )
     if cfg.proposer == "openai":
         from .proposers.llm import OpenAIProposer
 
@@ -84,7 +98,7 @@ def discover(
         search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
         cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
         cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
-        proposer = proposer or make_proposer(cfg, run_dir, 0.0)
+        proposer = proposer or make_proposer(cfg, run_dir, 0.0, workers)
     with History.open(run_dir) as h:
         if resume:
             latest = h.latest_run()
@@ -100,12 +114,14 @@ def discover(
                     )
                 cfg.rounds = rounds
                 h.update_config(run, cfg.to_json())
-            prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run))
+            prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run), workers)
         else:
             assert cfg is not None and proposer is not None
             run = h.create_run(cfg.to_json())
             prop = proposer
         d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter)
+        if hasattr(prop, "reporter"):  # the evolve proposer draws its own progress bars
+            prop.reporter = d.rep
 
         def heldout() -> Any:
             split = load_split(cfg.heldout_envs)

@@ -1,6 +1,8 @@
 """Evaluating controllers on replay environments: protocols, episodes, sweeps, statistics."""
 
+from .compare import Comparison, EnvComparison, compare, compare_results
 from .envinfo import EnvStats, env_stats
+from .frontier import matched_advantage_over
 from .protocol import PROTOCOLS, Protocol
 from .runner import (
     ChunkResult,
@@ -17,6 +19,8 @@ from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
 __all__ = [
     "PROTOCOLS",
     "ChunkResult",
+    "Comparison",
+    "EnvComparison",
     "EnvStats",
     "Episode",
     "EpisodeError",
@@ -24,8 +28,11 @@ __all__ = [
     "Protocol",
     "RunSettings",
     "bootstrap_ci",
+    "compare",
+    "compare_results",
     "env_stats",
     "evaluate",
+    "matched_advantage_over",
     "new_session",
     "parse_betas",
     "play",

@@ -75,3 +75,36 @@ def frontier_gap(candidate: Iterable[Point], reference: Iterable[Point]) -> floa
         if c is not None:
             diffs.append(c - a)
     return sum(diffs) / len(diffs) if diffs else None
+
+
+def measured_curve(points: Iterable[Point]) -> list[Point]:
+    """A sweep as measured, sorted by tokens (not its envelope: a dip stays a dip); points at
+    the same token count are merged into their mean accuracy."""
+    by_tokens: dict[float, list[float]] = {}
+    for t, a in points:
+        by_tokens.setdefault(t, []).append(a)
+    return [(t, sum(acc) / len(acc)) for t, acc in sorted(by_tokens.items())]
+
+
+def matched_advantage_over(
+    a_points: Iterable[Point], b_points: Iterable[Point]
+) -> tuple[float | None, int]:
+    """How much better sweep B is than sweep A at A's token counts: the mean over A's points
+    whose token count lies within B's token range of (B's accuracy interpolated linearly in log
+    tokens at that count − A's accuracy), in points of accuracy, with the number of A's points
+    averaged; ``(None, 0)`` when none lies within B's range.
+
+    B's curve is :func:`measured_curve` (its points as swept, sorted by tokens). At a token
+    count B measured, B's measured accuracy is used as is, not re-interpolated, so a sweep
+    compared with itself gives exactly 0. Mind the orientation: :func:`matched_advantage`
+    (candidate, reference) is candidate − reference and takes the reference's envelope."""
+    curve = measured_curve(b_points)
+    measured = dict(curve)
+    diffs = []
+    for t, a in a_points:
+        b = measured[t] if t in measured else interpolate(curve, t)
+        if b is not None:
+            diffs.append(b - a)
+    if not diffs:
+        return None, 0
+    return sum(diffs) / len(diffs), len(diffs)

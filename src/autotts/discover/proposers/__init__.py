@@ -3,6 +3,7 @@
 from .base import (
     Context,
     CostLimitReached,
+    NothingToPropose,
     Proposal,
     ProposalError,
     Proposer,
@@ -13,6 +14,7 @@ from .base import (
 __all__ = [
     "Context",
     "CostLimitReached",
+    "NothingToPropose",
     "Proposal",
     "ProposalError",
     "Proposer",

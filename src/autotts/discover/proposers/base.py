@@ -52,6 +52,11 @@ class ProposalError(Exception):
         self.proposal = proposal
 
 
+class NothingToPropose(Exception):
+    """The proposer has nothing worth a full evaluation in this slot (the evolve proposer when
+    a generation beat nothing): the slot stays empty and the loop goes on."""
+
+
 class CostLimitReached(Exception):
     """Spending has reached ``--max-cost-usd``: the run stops cleanly."""
 

@@ -1,0 +1,392 @@
+"""``autotts compare``: two controllers on the same chain orders, and how much better B is than
+A at matched token counts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .common import CliError, parse_params, warn
+from .evaluate import SANDBOX_MEMORY_MB, SANDBOX_TIMEOUT_S, _report_errors
+
+if TYPE_CHECKING:
+    from ..controllers import ControllerSpec
+    from ..data import Environment
+    from ..evaluate import Comparison, EvalResult
+    from ..evaluate.compare import Side
+    from ..sandbox import Limits
+
+Progress = Callable[[int], None] | None  # an episodes counter
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One side: what to run, at which betas, and its code when it runs in the sandbox."""
+
+    spec: ControllerSpec
+    betas: list[float | None]
+    source: str | None = None
+
+
+def _is_file(spec: str) -> bool:
+    path, sep, _ = spec.rpartition(":")
+    return bool(sep) and path.endswith(".py")
+
+
+def _parse_betas(text: str | None) -> list[float] | None:
+    from ..evaluate import parse_betas
+
+    if text is None:
+        return None
+    try:
+        return parse_betas(text)
+    except ValueError as e:
+        raise CliError(f"--betas: {e}") from None
+
+
+def _plan(spec: ControllerSpec, betas: list[float] | None, limits: Limits | None) -> _Plan:
+    """Resolve one side's betas; fail now on a controller that cannot be built. With ``limits``
+    a file controller is only read here and described by a sandbox, never imported."""
+    from ..controllers import make_solver, uses_beta
+    from ..evaluate.compare import side_betas
+
+    if limits is None or not _is_file(spec.spec):
+        plan = _Plan(spec, side_betas(uses_beta(spec.spec), betas))
+        for b in plan.betas:
+            make_solver(spec.with_beta(b))
+        return plan
+    from ..sandbox import DESCRIBE_JOB, run_sandboxed
+
+    path, _, class_name = spec.spec.rpartition(":")
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except FileNotFoundError:
+        raise CliError(f"controller file not found: {path}") from None
+    facts = run_sandboxed(source, class_name, DESCRIBE_JOB, {}, limits, filename=path)
+    if not facts.ok or facts.data is None:
+        raise CliError(facts.reason)
+    return _Plan(spec, side_betas(facts.data["uses_beta"], betas), source)
+
+
+def _sweep(
+    plan: _Plan,
+    envs: list[Environment],
+    workers: int,
+    limits: Limits | None,
+    progress: Progress,
+    options: dict[str, Any],
+) -> list[EvalResult]:
+    """One side's sweep: in this process, or in ``workers`` sandboxes for a sandboxed file."""
+    if plan.source is None or limits is None:
+        from ..evaluate import evaluate
+
+        return evaluate(envs, plan.spec, plan.betas, workers=workers, progress=progress, **options)
+    from ..sandbox import evaluate_sandboxed
+
+    path, _, class_name = plan.spec.spec.rpartition(":")
+    outcome, results = evaluate_sandboxed(
+        plan.source,
+        class_name,
+        [e.path or "" for e in envs],
+        plan.betas,
+        params=plan.spec.params,
+        limits=limits,
+        label=plan.spec.spec,
+        workers=workers,
+        progress=progress,
+        filename=path,
+        **options,
+    )
+    if not outcome.ok:
+        raise CliError(outcome.reason)
+    return results
+
+
+def _sweep_both(
+    plans: list[_Plan],
+    envs: list[Environment],
+    workers: int,
+    limits: Limits | None,
+    show_progress: bool,
+    options: dict[str, Any],
+) -> list[list[EvalResult]]:
+    """Both sides, one progress bar (on stderr, only on a terminal) over all their episodes."""
+    if not show_progress:
+        return [_sweep(p, envs, workers, limits, None, options) for p in plans]
+    from .render import progress_bar
+
+    per_beta = sum(len(e) for e in envs) * options["protocol"].replicates
+    total = per_beta * sum(len(p.betas) for p in plans)
+    label = f"{plans[0].spec.spec} vs {plans[1].spec.spec} on {len(envs)} env(s)"
+    with progress_bar(total, label) as advance:
+        return [_sweep(p, envs, workers, limits, advance, options) for p in plans]
+
+
+def _tokens(side: Side) -> str:
+    lo, hi = side.tokens
+    return f"{lo:,.0f}" if round(lo) == round(hi) else f"{lo:,.0f}–{hi:,.0f}"
+
+
+def _advantage(value: float | None, ci: tuple[float, float] | None) -> tuple[str, str]:
+    if value is None:
+        return "n/a", ""
+    return f"{value:+.2f}", "" if ci is None else f"{ci[0]:+.2f} … {ci[1]:+.2f}"
+
+
+def _cells(a: Side, b: Side) -> list[str]:
+    return [
+        _tokens(a),
+        _tokens(b),
+        f"{a.peak:.2f}",
+        f"{b.peak:.2f}",
+        f"{a.top:.2f}",
+        f"{b.top:.2f}",
+    ]
+
+
+def print_comparison(c: Comparison) -> None:
+    """The table: one row per environment, then the overall row."""
+    from rich import box
+    from rich.table import Table
+
+    from .render import _console
+
+    first = c.rows[0].a_results[0]
+    by_path = len({(r.model, r.dataset) for r in c.rows}) < len(c.rows)
+    table = Table(
+        title=f"A = {c.a}, B = {c.b}: {first.protocol} protocol, {first.replicates} "
+        f"replicates, {first.match} matching",
+        caption="accuracy in %, tokens per question. B−A: mean over A's points within B's "
+        "token range of B's accuracy (interpolated in log tokens) minus A's; points: how many "
+        "of A's (or, marked B, of B's points within A's range when none of A's is). 95% CI: "
+        f"paired bootstrap over questions, {c.resamples} resamples.",
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+    )
+    table.add_column("env", overflow="fold", min_width=8)
+    for name in (
+        "A tokens",
+        "B tokens",
+        "A peak",
+        "B peak",
+        "A@β max",
+        "B@β max",
+        "B−A",
+        "95% CI",
+        "points",
+    ):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in c.rows:
+        used = f"{r.points_used}" + (" B" if r.basis == "b" else "")
+        name = r.env if by_path else f"{r.model}/{r.dataset}"
+        table.add_row(name, *_cells(r.a, r.b), *_advantage(r.advantage, r.ci95), used)
+    o = c.overall
+    table.add_section()
+    envs = f"{o.envs_used}/{o.envs} env" + ("s" if o.envs > 1 else "")
+    table.add_row(
+        "overall", *_cells(o.a, o.b), *_advantage(o.advantage, o.ci95), envs, style="bold"
+    )
+    _console().print(table)
+
+
+@click.command(short_help="Compare two controllers at matched token counts.")
+@click.option(
+    "--env",
+    "env_files",
+    multiple=True,
+    metavar="FILE...",
+    envvar="AUTOTTS_COMPARE_ENV",
+    type=click.Path(),
+    help="Environment file(s), as for autotts evaluate (a shell glob works).",
+)
+@click.argument("more_env_files", nargs=-1, type=click.Path(), metavar="")
+@click.option(
+    "--a",
+    "a",
+    required=True,
+    metavar="NAME|FILE.py:CLASS",
+    help="Controller A, the reference: sc, asc, esc, parallel_probe, cmc, or a class in a file.",
+)
+@click.option(
+    "--b",
+    "b",
+    required=True,
+    metavar="NAME|FILE.py:CLASS",
+    help="Controller B, the one whose advantage over A is reported.",
+)
+@click.option(
+    "--a-param",
+    "a_params",
+    multiple=True,
+    metavar="K=V",
+    envvar="AUTOTTS_COMPARE_A_PARAM",
+    help="A parameter of A (repeatable), as --param of autotts evaluate.",
+)
+@click.option(
+    "--b-param",
+    "b_params",
+    multiple=True,
+    metavar="K=V",
+    envvar="AUTOTTS_COMPARE_B_PARAM",
+    help="A parameter of B (repeatable).",
+)
+@click.option(
+    "--betas",
+    default=None,
+    metavar="B|START:STOP:STEP|B1,B2,...",
+    help="Betas of beta-parameterized controllers [default: 0:1:0.1]; fixed baselines (e.g. sc) "
+    "give one point; file classes get them (as config['beta']) only if given.",
+)
+@click.option(
+    "--replicates", default=100, show_default=True, type=int, help="Chain orders per question."
+)
+@click.option(
+    "--protocol",
+    default="official",
+    show_default=True,
+    metavar="official|subsample",
+    help="Replicate chain orders, as for autotts evaluate.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Seed of --protocol subsample and of the bootstrap.",
+)
+@click.option(
+    "--match",
+    default="exact",
+    show_default=True,
+    metavar="exact|normalized|math",
+    help="Answer matching.",
+)
+@click.option(
+    "--kappa-probe",
+    default=0.0,
+    show_default=True,
+    type=float,
+    help="Extra cost charged per probe, in tokens.",
+)
+@click.option("--budget", default=None, type=float, metavar="TOKENS", help="Per-episode cost cap.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    envvar="AUTOTTS_COMPARE_JSON",
+    help="One JSON document (per env, overall, raw points), not a table.",
+)
+@click.option(
+    "--sandbox", is_flag=True, help="Run the FILE.py:CLASS side(s) only in sandbox processes."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help=f"With --sandbox: wall-clock limit per sandbox [default: {SANDBOX_TIMEOUT_S:g}].",
+)
+@click.option(
+    "--memory-mb",
+    type=click.IntRange(min=64),
+    default=None,
+    help=f"With --sandbox: address-space limit per sandbox [default: {SANDBOX_MEMORY_MB}].",
+)
+def compare(
+    env_files: tuple[str, ...],
+    more_env_files: tuple[str, ...],
+    a: str,
+    b: str,
+    a_params: tuple[str, ...],
+    b_params: tuple[str, ...],
+    betas: str | None,
+    replicates: int,
+    protocol: str,
+    seed: int,
+    match: str,
+    kappa_probe: float,
+    budget: float | None,
+    workers: int,
+    as_json: bool,
+    sandbox: bool,
+    timeout: float | None,
+    memory_mb: int | None,
+) -> None:
+    """Sweep controllers A and B on the same chain orders and report, per environment and
+    overall, the matched-token advantage of B over A: the mean over A's points within B's token
+    range of (B's accuracy interpolated linearly in log tokens there − A's accuracy), with a
+    paired bootstrap 95% interval over questions; plus each side's token range, peak accuracy
+    and accuracy at the highest beta. The overall advantage is the mean over the environments
+    where it is defined (n/a where the two sweeps do not overlap).
+
+    \b
+    Examples:
+      autotts compare --env replay/*/aime25.json --a sc --b cmc --replicates 20
+      autotts compare --env a.json --a esc --b cmc --betas 0:1:0.25 --json
+      autotts compare --env a.json --a cmc --b mine.py:Mine --sandbox
+
+    Exits 2 on a bad option or file, or when every episode of a side raised.
+    """
+    from ..controllers import ControllerSpec
+    from ..data import MATCH_MODES, load_env
+    from ..evaluate import Protocol, compare_results
+
+    env_files += more_env_files
+    if not env_files:
+        raise CliError("no environment given: use --env FILE...")
+    specs = [ControllerSpec(a, parse_params(a_params)), ControllerSpec(b, parse_params(b_params))]
+    beta_list = _parse_betas(betas)
+    proto = Protocol(protocol, replicates, seed)
+    if match not in MATCH_MODES:
+        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
+    limits = _limits(sandbox, timeout, memory_mb, specs)
+    plans = [_plan(spec, beta_list, limits) for spec in specs]
+    if beta_list and all(p.betas == [None] for p in plans):
+        warn("--betas is ignored: neither controller takes a beta")
+    _check_distinct(env_files)
+    envs = [load_env(path) for path in env_files]
+    options = dict(protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget)
+    show_progress = not as_json and sys.stderr.isatty()
+    results_a, results_b = _sweep_both(plans, envs, workers, limits, show_progress, options)
+    _report_errors(results_a)
+    _report_errors(results_b)
+    comparison = compare_results(results_a, results_b, len(envs), seed=seed)
+    if as_json:
+        click.echo(json.dumps(comparison.to_json()))
+    else:
+        print_comparison(comparison)
+
+
+def _limits(
+    sandbox: bool, timeout: float | None, memory_mb: int | None, specs: list[ControllerSpec]
+) -> Limits | None:
+    if not sandbox:
+        if timeout is not None or memory_mb is not None:
+            raise CliError("--timeout and --memory-mb apply to --sandbox runs")
+        return None
+    if not any(_is_file(s.spec) for s in specs):
+        raise CliError("--sandbox runs controllers from files (FILE.py:CLASS); neither side is one")
+    from ..sandbox import Limits
+
+    return Limits(timeout or SANDBOX_TIMEOUT_S, memory_mb or SANDBOX_MEMORY_MB)
+
+
+def _check_distinct(env_files: tuple[str, ...]) -> None:
+    import os
+
+    seen: set[str] = set()
+    for path in env_files:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise CliError(f"{path}: given twice (each environment counts once in the overall)")
+        seen.add(key)

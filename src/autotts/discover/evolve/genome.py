@@ -1,0 +1,375 @@
+"""The evolve proposer's controller space: a genome is a choice of mechanisms plus one beta
+schedule per numeric setting those mechanisms use.
+
+Mechanisms (one option each):
+
+* ``widen`` — when to open more chains: ``none``; ``trend`` (an EMA of the finished answers'
+  Beta confidence has stopped rising, CMC's trigger); ``plateau`` (the confidence has not
+  improved for some steps); ``disagree`` (the live answers' leader holds too small a share).
+* ``depth`` — which chains advance each step: ``uniform`` (every live chain one interval);
+  ``aligned`` (chains agreeing with the finished majority get a burst, deepest first, as CMC);
+  ``deepest`` / ``shallowest`` (only the most / least advanced few); ``support`` (a burst
+  proportional to the share of chains agreeing with the chain's answer).
+* ``probe`` — ``every`` interval, or ``sparse`` (every few steps; matters when probes cost).
+* ``prune`` — ``none``; ``off_majority`` (off the live majority for ``patience`` steps, as
+  Parallel-Probe); ``abandon`` (off the finished majority, keeping a floor of live chains, CMC).
+* ``trim`` — ``overlong``: once answers have finished, a live chain already ``stretch`` times
+  longer than the shortest finished one is pruned (long chains are wrong more often); or
+  ``none``.
+* ``retire`` — ``settled``: a chain whose probed answer has not changed for ``settle`` steps
+  stops generating and its answer counts as finished (early exit); or ``none``. It implies
+  ``probe=every``.
+* ``stop`` / ``stop2`` / ``join`` — one or two stop rules, joined by ``any`` or ``all``:
+  ``stable`` (the live majority unchanged for some steps), ``conf`` (Beta confidence of the
+  finished answers), ``ema`` (its momentum, CMC's gate).
+* ``cap`` — a hard token budget (``tokens``) or ``none``; ``max_steps`` always bounds a run.
+* ``vote`` — ``finished`` answers only; ``weighted`` (plus live chains' latest answers,
+  weighted by depth); ``shorter`` (finished answers weighted by ``(shortest / length) **
+  gamma``: shorter chains are right more often).
+* ``err`` — ``count`` the ``ERR`` answer like any other, or ``ignore`` it.
+
+Every numeric setting follows ``v0 + (v1 - v0) * beta ** p`` (rounded for integers) with the
+direction fixed by what the setting does to spending: ``v1 >= v0`` when a larger value spends
+more (more chains, more patience, a higher confidence bar), ``v1 <= v0`` when it spends less (a
+faster EMA, more slack, rarer probes). So every genome satisfies the beta contract's
+monotonicity by construction, up to interactions between settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+MECHANISMS: dict[str, tuple[str, ...]] = {
+    "widen": ("none", "trend", "plateau", "disagree"),
+    "depth": ("uniform", "aligned", "deepest", "shallowest", "support"),
+    "probe": ("every", "sparse"),
+    "prune": ("none", "off_majority", "abandon"),
+    "retire": ("none", "settled"),
+    "trim": ("none", "overlong"),
+    "stop": ("stable", "conf", "ema"),
+    "stop2": ("none", "stable", "conf", "ema"),
+    "join": ("any", "all"),
+    "cap": ("none", "tokens"),
+    "vote": ("finished", "weighted", "shorter"),
+    "err": ("count", "ignore"),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A numeric setting: its range, whether it is an integer, and its direction (+1: larger
+    spends more, so it grows with beta; -1: larger spends less; 0: a constant)."""
+
+    lo: float
+    hi: float
+    integer: bool
+    direction: int
+    doc: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "n_init": Setting(1, 16, True, 1, "chains opened at the start"),
+    "max_chains": Setting(2, 64, True, 1, "most chains ever opened"),
+    "warm_up": Setting(0, 12, True, 1, "steps before pruning, stopping and aligned bursts"),
+    "max_steps": Setting(8, 160, True, 1, "hard bound on steps"),
+    "widen_burst": Setting(1, 8, True, 1, "chains opened per widening"),
+    "trend": Setting(-0.05, 0.1, False, 1, "widen while the EMA rose by at most this"),
+    "plateau_steps": Setting(1, 8, True, -1, "widen after this many steps without gain"),
+    "agree": Setting(0.3, 1.0, False, 1, "widen while the leader's share is below this"),
+    "alpha": Setting(0.1, 0.9, False, -1, "EMA rate of the confidence"),
+    "window": Setting(2, 10, True, 1, "steps over which the EMA trend is taken"),
+    "conf_threshold": Setting(0.5, 0.999, False, 1, "confidence needed to stop"),
+    "slack": Setting(0.0, 0.1, False, -1, "how far the EMA may be falling at a stop"),
+    "min_complete": Setting(1, 10, True, 1, "finished answers needed to stop on confidence"),
+    "stable_steps": Setting(1, 30, True, 1, "steps the live majority must hold to stop"),
+    "burst": Setting(1, 4, True, 1, "intervals per step for favoured chains"),
+    "focus": Setting(1, 16, True, 1, "chains advanced per step"),
+    "probe_every": Setting(1, 4, True, -1, "steps between probes"),
+    "patience": Setting(1, 16, True, 1, "steps off the majority before a prune"),
+    "floor": Setting(1, 8, True, 1, "live chains never pruned below"),
+    "stretch": Setting(1.0, 6.0, False, 1, "prune live chains this many times the shortest"),
+    "settle": Setting(2, 24, True, 1, "steps showing the same answer that retire a chain"),
+    "token_cap": Setting(20, 2000, False, 1, "hard budget in thousands of tokens"),
+    "weight": Setting(0.05, 1.0, False, 0, "vote weight of a live chain's latest answer"),
+    "gamma": Setting(0.0, 4.0, False, 0, "how much more a shorter finished chain's vote counts"),
+}
+
+P_RANGE = (0.25, 4.0)  # exponent of beta in a schedule
+
+# numeric settings each mechanism option needs (beyond the four every genome has)
+_ALWAYS = ("n_init", "warm_up", "max_steps")
+_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("widen", "trend"): ("max_chains", "widen_burst", "trend", "alpha", "window", "conf_threshold"),
+    ("widen", "plateau"): ("max_chains", "widen_burst", "plateau_steps", "conf_threshold"),
+    ("widen", "disagree"): ("max_chains", "widen_burst", "agree"),
+    ("depth", "aligned"): ("burst",),
+    ("depth", "support"): ("burst",),
+    ("depth", "deepest"): ("focus",),
+    ("depth", "shallowest"): ("focus",),
+    ("probe", "sparse"): ("probe_every",),
+    ("prune", "off_majority"): ("patience",),
+    ("prune", "abandon"): ("patience", "floor"),
+    ("retire", "settled"): ("settle",),
+    ("trim", "overlong"): ("stretch", "floor"),
+    ("stop", "stable"): ("stable_steps",),
+    ("stop", "conf"): ("conf_threshold", "min_complete"),
+    ("stop", "ema"): ("conf_threshold", "min_complete", "alpha", "window", "slack"),
+    ("cap", "tokens"): ("token_cap",),
+    ("vote", "weighted"): ("weight",),
+    ("vote", "shorter"): ("gamma",),
+}
+
+Gene = tuple[float, float, float]  # (value at beta 0, value at beta 1, exponent p)
+
+
+def coherent(choices: dict[str, str]) -> dict[str, str]:
+    """``choices`` with the one combination rule applied: ``retire=settled`` judges settling on
+    every interval's answer, so it implies ``probe=every`` (with sparse probes the rounding of
+    steps to probes would let the budget fall as probes get more frequent with beta)."""
+    if choices.get("retire") == "settled" and choices.get("probe") == "sparse":
+        return {**choices, "probe": "every"}
+    return choices
+
+
+def stop_rules(choices: dict[str, str]) -> list[str]:
+    """The distinct stop rules a genome uses, in order."""
+    rules = [choices["stop"]]
+    if choices["stop2"] not in ("none", choices["stop"]):
+        rules.append(choices["stop2"])
+    return rules
+
+
+def active_settings(choices: dict[str, str]) -> list[str]:
+    """The numeric settings the chosen mechanisms use, in the catalogue's order."""
+    need = set(_ALWAYS)
+    for mech, option in choices.items():
+        if mech == "stop2":
+            continue
+        need.update(_NEEDS.get((mech, option), ()))
+    for rule in stop_rules(choices):
+        need.update(_NEEDS.get(("stop", rule), ()))
+    return [name for name in SETTINGS if name in need]
+
+
+def _tidy(name: str, v: float) -> float:
+    s = SETTINGS[name]
+    v = min(s.hi, max(s.lo, float(v)))
+    return float(round(v)) if s.integer else round(v, 4)
+
+
+def make_gene(name: str, x: float, y: float, p: float) -> Gene:
+    """A schedule oriented by the setting's direction: of the two values ``x`` and ``y`` the
+    one that spends less is taken at beta 0."""
+    s = SETTINGS[name]
+    x, y = _tidy(name, x), _tidy(name, y)
+    if s.direction == 0:
+        return (x, x, 1.0)
+    v0, v1 = (min(x, y), max(x, y)) if s.direction > 0 else (max(x, y), min(x, y))
+    return (v0, v1, round(min(P_RANGE[1], max(P_RANGE[0], float(p))), 2))
+
+
+def value(name: str, gene: Gene, beta: float) -> float:
+    """A setting's value at ``beta`` (what the rendered ``schedule`` computes)."""
+    v0, v1, p = gene
+    b = min(1.0, max(0.0, beta))
+    v = min(max(v0 + (v1 - v0) * b**p, min(v0, v1)), max(v0, v1))  # no float overshoot
+    return round(v) if SETTINGS[name].integer else v
+
+
+@dataclass
+class Genome:
+    choices: dict[str, str]
+    genes: dict[str, Gene] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.choices = coherent(self.choices)
+        for mech, options in MECHANISMS.items():
+            if self.choices.get(mech) not in options:
+                got = self.choices.get(mech)
+                raise ValueError(f"genome: {mech}={got!r} is not one of {options}")
+        missing = [n for n in active_settings(self.choices) if n not in self.genes]
+        if missing:
+            raise ValueError(f"genome: no schedule for {', '.join(missing)}")
+        self.genes = {n: make_gene(n, *self.genes[n]) for n in active_settings(self.choices)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"choices": dict(self.choices), "genes": {k: list(v) for k, v in self.genes.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Genome:
+        return cls(dict(d["choices"]), {k: tuple(v) for k, v in d["genes"].items()})
+
+    def key(self) -> str:
+        """A short content hash: equal genomes render equal code."""
+        text = json.dumps(self.to_json(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def schedule(self, beta: float) -> dict[str, float]:
+        return {n: value(n, g, beta) for n, g in self.genes.items()}
+
+    @property
+    def complexity(self) -> int:
+        """Mechanisms that are not the simplest option, plus numeric settings."""
+        plain = sum(1 for m, o in self.choices.items() if o != MECHANISMS[m][0])
+        return plain + len(self.genes)
+
+    def params(self) -> dict[str, Any]:
+        """Flat optuna parameters (what :func:`suggest` asks for) that rebuild this genome."""
+        out: dict[str, Any] = dict(self.choices)
+        for n, (v0, v1, p) in self.genes.items():
+            if SETTINGS[n].integer:
+                out[f"{n}.x"], out[f"{n}.y"] = int(v0), int(v1)
+            else:
+                out[f"{n}.x"], out[f"{n}.y"] = v0, v1
+            out[f"{n}.p"] = p
+        return out
+
+
+def from_params(params: dict[str, Any], fallback: random.Random | None = None) -> Genome:
+    """The genome of flat parameters; settings without parameters are drawn from ``fallback``."""
+    choices = {m: params[m] for m in MECHANISMS}
+    genes = {}
+    for n in active_settings(choices):
+        if f"{n}.x" in params:
+            genes[n] = (params[f"{n}.x"], params[f"{n}.y"], params[f"{n}.p"])
+        else:
+            genes[n] = random_gene(n, fallback or random.Random(0))
+    return Genome(choices, genes)
+
+
+def random_gene(name: str, rng: random.Random) -> Gene:
+    s = SETTINGS[name]
+    x, y = rng.uniform(s.lo, s.hi), rng.uniform(s.lo, s.hi)
+    p = 2 ** rng.uniform(-2, 2)
+    return make_gene(name, x, y, p)
+
+
+def random_genome(rng: random.Random) -> Genome:
+    choices = {m: rng.choice(options) for m, options in MECHANISMS.items()}
+    return Genome(choices, {n: random_gene(n, rng) for n in active_settings(choices)})
+
+
+def mutate(g: Genome, rng: random.Random, rate: float = 0.2) -> Genome:
+    """Change one or two mechanisms (with probability ``rate`` each round) and nudge a few
+    schedules: values by a Gaussian step of 15 % of their range, exponents by up to 2x."""
+    choices = dict(g.choices)
+    genes = dict(g.genes)
+    while rng.random() < rate:
+        mech = rng.choice(list(MECHANISMS))
+        choices[mech] = rng.choice(MECHANISMS[mech])
+        rate /= 2
+    active = active_settings(choices)
+    for n in active:
+        if n not in genes:
+            genes[n] = random_gene(n, rng)
+    for n in rng.sample(active, k=min(len(active), rng.randint(1, 3))):
+        s = SETTINGS[n]
+        step = 0.15 * (s.hi - s.lo)
+        v0, v1, p = genes[n]
+        genes[n] = make_gene(
+            n, v0 + rng.gauss(0, step), v1 + rng.gauss(0, step), p * 2 ** rng.uniform(-1, 1)
+        )
+    return Genome(choices, {n: genes[n] for n in active})
+
+
+def crossover(a: Genome, b: Genome, rng: random.Random) -> Genome:
+    """Each mechanism from either parent; each schedule from a parent that has it."""
+    choices = {m: (a if rng.random() < 0.5 else b).choices[m] for m in MECHANISMS}
+    genes = {}
+    for n in active_settings(choices):
+        have = [x.genes[n] for x in (a, b) if n in x.genes]
+        genes[n] = rng.choice(have) if have else random_gene(n, rng)
+    return Genome(choices, genes)
+
+
+def suggest(trial: Any) -> Genome:
+    """Define-by-run for optuna: the mechanisms, then the schedules they need."""
+    choices = {m: trial.suggest_categorical(m, list(opts)) for m, opts in MECHANISMS.items()}
+    choices = coherent(choices)
+    genes = {}
+    for n in active_settings(choices):
+        s = SETTINGS[n]
+        if s.integer:
+            x = trial.suggest_int(f"{n}.x", int(s.lo), int(s.hi))
+            y = trial.suggest_int(f"{n}.y", int(s.lo), int(s.hi))
+        else:
+            x = trial.suggest_float(f"{n}.x", s.lo, s.hi)
+            y = trial.suggest_float(f"{n}.y", s.lo, s.hi)
+        p = trial.suggest_float(f"{n}.p", *P_RANGE, log=True)
+        genes[n] = (x, y, p)
+    return Genome(choices, genes)
+
+
+def seed_genomes() -> list[Genome]:
+    """Starting points shaped like the reference controllers (CMC, SC, Parallel-Probe, ASC)."""
+    cmc = Genome(
+        {
+            "widen": "trend",
+            "depth": "aligned",
+            "probe": "every",
+            "prune": "abandon",
+            "retire": "none",
+            "trim": "none",
+            "stop": "ema",
+            "stop2": "none",
+            "join": "any",
+            "cap": "none",
+            "vote": "finished",
+            "err": "count",
+        },
+        {
+            "n_init": (2, 8, 1),
+            "max_chains": (4, 64, 1),
+            "warm_up": (2, 10, 1),
+            "max_steps": (160, 160, 1),
+            "widen_burst": (1, 4, 1),
+            "trend": (0.01, 0.01, 1),
+            "alpha": (0.7, 0.3, 1),
+            "window": (2, 8, 1),
+            "conf_threshold": (0.85, 0.97, 1),
+            "slack": (0.04, 0.01, 1),
+            "min_complete": (2, 5, 1),
+            "burst": (1, 3, 1),
+            "patience": (3, 12, 1),
+            "floor": (2, 2, 1),
+        },
+    )
+    sc = Genome(
+        {**cmc.choices, "widen": "none", "depth": "uniform", "prune": "none", "stop": "conf"},
+        {
+            "n_init": (4, 16, 1),
+            "warm_up": (0, 0, 1),
+            "max_steps": (160, 160, 1),
+            "conf_threshold": (0.999, 0.999, 1),
+            "min_complete": (4, 10, 1),
+        },
+    )
+    probe = Genome(
+        {**sc.choices, "prune": "off_majority", "stop": "stable"},
+        {
+            "n_init": (4, 16, 1),
+            "warm_up": (4, 12, 1),
+            "max_steps": (40, 160, 1),
+            "patience": (4, 10, 1),
+            "stable_steps": (4, 16, 1),
+        },
+    )
+    asc = Genome(
+        {**cmc.choices, "depth": "deepest", "prune": "none", "stop": "conf", "widen": "plateau"},
+        {
+            "n_init": (2, 4, 1),
+            "max_chains": (8, 64, 1),
+            "warm_up": (0, 4, 1),
+            "max_steps": (160, 160, 1),
+            "widen_burst": (1, 4, 1),
+            "plateau_steps": (4, 1, 1),
+            "conf_threshold": (0.8, 0.98, 1),
+            "min_complete": (2, 6, 1),
+            "focus": (2, 8, 1),
+        },
+    )
+    return [cmc, sc, probe, asc]

@@ -1,0 +1,310 @@
+"""Comparing two controllers on the same environments and the same chain orders.
+
+Both controllers are swept with one protocol (so every episode of A has a twin of B on the same
+chain order) and compared per environment by the *matched-token advantage of B over A*
+(:func:`advantage`), with a paired bootstrap interval over questions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..controllers import ControllerSpec, uses_beta
+from ..data import Environment
+from .frontier import Point, matched_advantage_over
+from .protocol import Protocol
+from .sweep import EvalResult, evaluate
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_BETAS = tuple(round(0.1 * k, 10) for k in range(11))  # 0, 0.1, ..., 1
+RESAMPLES = 1000
+SETTINGS = ("protocol", "replicates", "seed", "match", "kappa_probe", "budget")  # in the JSON
+
+
+@dataclass(frozen=True)
+class Side:
+    """One controller's sweep on one environment (or the mean over environments)."""
+
+    tokens: tuple[float, float]  # lowest and highest average tokens per question
+    peak: float  # best accuracy of the sweep, percent
+    top: float  # accuracy at the highest beta (a fixed controller's only point), percent
+
+
+@dataclass(frozen=True)
+class EnvComparison:
+    """A and B on one environment. ``basis`` says whose points were averaged: ``"a"`` (A's points
+    within B's range, the definition) or ``"b"`` (the fallback of :func:`advantage`)."""
+
+    env: str
+    model: str
+    dataset: str
+    a: Side
+    b: Side
+    advantage: float | None  # B − A, points of accuracy
+    ci95: tuple[float, float] | None
+    points_used: int
+    basis: str | None
+    a_results: tuple[EvalResult, ...]
+    b_results: tuple[EvalResult, ...]
+
+
+@dataclass(frozen=True)
+class Overall:
+    """Means over environments; the advantage over those where it is defined."""
+
+    a: Side
+    b: Side
+    advantage: float | None
+    ci95: tuple[float, float] | None
+    envs_used: int
+    envs: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`: per-environment rows and the overall row."""
+
+    a: str  # labels, e.g. "cmc" or "sc k=16"
+    b: str
+    rows: tuple[EnvComparison, ...]
+    overall: Overall
+    resamples: int
+    seed: int
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON-ready document: settings, per-environment rows with the raw points of both
+        sweeps (EvalResult records without per-question accuracies), and the overall row."""
+        first = self.rows[0].a_results[0]
+        return {
+            "a": _side_spec(self.a, first),
+            "b": _side_spec(self.b, self.rows[0].b_results[0]),
+            **{k: getattr(first, k) for k in SETTINGS},
+            "bootstrap": {"resamples": self.resamples, "seed": self.seed, "level": 0.95},
+            "envs": [_row_json(r) for r in self.rows],
+            "overall": {
+                "a": _side_json(self.overall.a),
+                "b": _side_json(self.overall.b),
+                **_advantage_json(self.overall.advantage, self.overall.ci95),
+                "envs_used": self.overall.envs_used,
+                "envs": self.overall.envs,
+            },
+        }
+
+
+def _side_spec(label: str, r: EvalResult) -> dict[str, Any]:
+    return {"label": label, "controller": r.controller, "params": r.params}
+
+
+def _side_json(s: Side, results: Sequence[EvalResult] | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {"tokens": list(s.tokens), "peak_accuracy": s.peak}
+    d["accuracy_at_max_beta"] = s.top
+    if results is not None:
+        d["points"] = [
+            {k: v for k, v in r.to_json().items() if k != "per_question_accuracy"} for r in results
+        ]
+    return d
+
+
+def _advantage_json(value: float | None, ci: tuple[float, float] | None) -> dict[str, Any]:
+    return {"advantage": value, "advantage_ci95": list(ci) if ci is not None else None}
+
+
+def _row_json(r: EnvComparison) -> dict[str, Any]:
+    return {
+        "env": r.env,
+        "model": r.model,
+        "dataset": r.dataset,
+        "a": _side_json(r.a, r.a_results),
+        "b": _side_json(r.b, r.b_results),
+        **_advantage_json(r.advantage, r.ci95),
+        "points_used": r.points_used,
+        "basis": r.basis,
+    }
+
+
+def spec_label(spec: ControllerSpec) -> str:
+    """``sc`` or ``sc k=16``: the spec and its parameters."""
+    return spec.spec + "".join(f" {k}={v}" for k, v in spec.params.items())
+
+
+def _label(r: EvalResult) -> str:
+    return spec_label(ControllerSpec(r.controller, r.params))
+
+
+def side_betas(takes_beta: bool | None, betas: Sequence[float] | None) -> list[float | None]:
+    """The betas one side is swept at: ``betas`` (default :data:`DEFAULT_BETAS`) for a beta
+    controller, no beta for a fixed baseline (one point, whatever ``betas``), and for an
+    original-style class (``takes_beta`` None) ``betas`` only if given, as ``evaluate`` does."""
+    if takes_beta is True:
+        return list(betas if betas else DEFAULT_BETAS)
+    if takes_beta is None and betas:
+        return list(betas)
+    return [None]
+
+
+def points(results: Sequence[EvalResult]) -> list[Point]:
+    """(average tokens, accuracy) of each result."""
+    return [(r.avg_total_tokens, r.accuracy) for r in results]
+
+
+def summarize(results: Sequence[EvalResult]) -> Side:
+    """Token range, peak accuracy and accuracy at the highest beta of one sweep."""
+    tokens = [r.avg_total_tokens for r in results]
+    top = max(results, key=lambda r: -math.inf if r.beta is None else r.beta)
+    return Side((min(tokens), max(tokens)), max(r.accuracy for r in results), top.accuracy)
+
+
+def advantage(a: Sequence[Point], b: Sequence[Point]) -> tuple[float | None, int, str | None]:
+    """(B − A, points averaged, basis). The definition is :func:`matched_advantage_over` (A's
+    points within B's range, basis ``"a"``). When none of A's points lies within B's range —
+    B a single point (a fixed baseline such as ``sc``), say — it is the mirror image: the mean
+    over B's points within A's range of (B's accuracy − A's interpolated there), basis ``"b"``.
+    ``(None, 0, None)`` when neither side's range covers a point of the other."""
+    value, used = matched_advantage_over(a, b)
+    if value is not None:
+        return value, used, "a"
+    mirrored, used = matched_advantage_over(b, a)
+    if mirrored is not None:
+        return -mirrored, used, "b"
+    return None, 0, None
+
+
+def _resampled(
+    a: Sequence[EvalResult], b: Sequence[EvalResult], resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The advantage under ``resamples`` paired bootstrap draws of the questions: each draw
+    resamples question indices with replacement and recomputes every point's accuracy of both
+    sweeps from the same indices; tokens stay at their measured averages."""
+    import numpy as np
+
+    pa = np.array([r.per_question_accuracy for r in a], dtype=float)
+    pb = np.array([r.per_question_accuracy for r in b], dtype=float)
+    n = pa.shape[1]
+    if n == 0 or pb.shape[1] != n:
+        raise ValueError("A and B must have per-question accuracies on the same questions")
+    weights = np.zeros((resamples, n))  # draw k: how often each question was drawn, over n
+    np.add.at(weights, (np.arange(resamples)[:, None], rng.integers(0, n, (resamples, n))), 1 / n)
+    acc_a, acc_b = 100 * pa @ weights.T, 100 * pb @ weights.T  # (points, resamples)
+    ta, tb = [r.avg_total_tokens for r in a], [r.avg_total_tokens for r in b]
+    out = np.empty(resamples)
+    for k in range(resamples):
+        value, _, _ = advantage(
+            list(zip(ta, acc_a[:, k].tolist(), strict=True)),
+            list(zip(tb, acc_b[:, k].tolist(), strict=True)),
+        )
+        out[k] = math.nan if value is None else value
+    return out
+
+
+def _ci(samples: np.ndarray) -> tuple[float, float]:
+    import numpy as np
+
+    lo, hi = np.percentile(samples, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _compare_env(
+    a: Sequence[EvalResult], b: Sequence[EvalResult], resamples: int, seed: int, index: int
+) -> tuple[EnvComparison, np.ndarray | None]:
+    """One environment's row and its bootstrap draws (None when the advantage is undefined).
+    Draws are seeded by (seed, environment index): environments resample independently."""
+    import numpy as np
+
+    value, used, basis = advantage(points(a), points(b))
+    samples = None
+    if value is not None:
+        samples = _resampled(a, b, resamples, np.random.default_rng([seed % 2**64, index]))
+    first = a[0]
+    row = EnvComparison(
+        first.env, first.model, first.dataset, summarize(a), summarize(b), value,
+        _ci(samples) if samples is not None else None, used, basis, tuple(a), tuple(b),
+    )  # fmt: skip
+    return row, samples
+
+
+def _mean_side(sides: Sequence[Side]) -> Side:
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    return Side(
+        (mean([s.tokens[0] for s in sides]), mean([s.tokens[1] for s in sides])),
+        mean([s.peak for s in sides]),
+        mean([s.top for s in sides]),
+    )
+
+
+def _split(results: Sequence[EvalResult], n_envs: int) -> list[list[EvalResult]]:
+    """Env-major results (as ``evaluate`` orders them) cut into one list per environment."""
+    size, extra = divmod(len(results), n_envs) if n_envs > 0 else (0, 1)
+    if size == 0 or extra:
+        raise ValueError(f"{len(results)} results do not split into {n_envs} environments")
+    return [list(results[i : i + size]) for i in range(0, len(results), size)]
+
+
+def compare_results(
+    results_a: Sequence[EvalResult],
+    results_b: Sequence[EvalResult],
+    n_envs: int,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
+    """Compare two sweeps already evaluated on the same ``n_envs`` environments, env-major as
+    ``evaluate`` returns them, under one protocol (so paired): per-environment rows and the
+    overall row, whose advantage is the mean over the environments where it is defined and
+    whose interval averages the environments' bootstrap draws."""
+    import numpy as np
+
+    by_a, by_b = _split(results_a, n_envs), _split(results_b, n_envs)
+    if [g[0].env for g in by_a] != [g[0].env for g in by_b]:
+        raise ValueError("A and B must be evaluated on the same environments, in the same order")
+    pairs = enumerate(zip(by_a, by_b, strict=True))
+    drawn = [_compare_env(a, b, resamples, seed, i) for i, (a, b) in pairs]
+    rows = [row for row, _ in drawn]
+    used = [(row.advantage, s) for row, s in drawn if row.advantage is not None and s is not None]
+    overall = Overall(
+        _mean_side([r.a for r in rows]),
+        _mean_side([r.b for r in rows]),
+        sum(v for v, _ in used) / len(used) if used else None,
+        _ci(np.mean([s for _, s in used], axis=0)) if used else None,
+        len(used),
+        len(rows),
+    )
+    label_a, label_b = _label(results_a[0]), _label(results_b[0])
+    return Comparison(label_a, label_b, tuple(rows), overall, resamples, seed)
+
+
+def compare(
+    envs: Sequence[Environment],
+    spec_a: ControllerSpec,
+    spec_b: ControllerSpec,
+    betas: Sequence[float] | None = None,
+    *,
+    protocol: Protocol | None = None,
+    match: str = "exact",
+    kappa_probe: float = 0.0,
+    budget: float | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    resamples: int = RESAMPLES,
+) -> Comparison:
+    """Sweep A and B on ``envs`` with the same protocol (hence the same chain orders) and compare
+    them: per environment, the matched-token advantage of B over A (:func:`advantage`), each
+    side's token range, peak accuracy and accuracy at the highest beta, and a paired bootstrap
+    95 % interval of the advantage over questions (``resamples`` draws seeded by the protocol's
+    seed). Each side is swept at :func:`side_betas`. The interval is an approximation: it
+    resamples accuracies and keeps each point's tokens at their measured averages."""
+    proto = protocol or Protocol()
+    options: dict[str, Any] = dict(
+        protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget, workers=workers
+    )
+    a, b = (
+        evaluate(envs, spec, side_betas(uses_beta(spec.spec), betas), progress=progress, **options)
+        for spec in (spec_a, spec_b)
+    )
+    return compare_results(a, b, len(envs), resamples=resamples, seed=proto.seed)
