@@ -40,7 +40,9 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 
 def main() -> None:
-    default = os.path.join(os.environ.get("AUTOTTS_REPLAY_DIR", "../shared/replay"), "*/aime24.json")
+    default = os.path.join(
+        os.environ.get("AUTOTTS_REPLAY_DIR", "../shared/replay"), "*/aime24.json"
+    )
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--envs", nargs="+", default=sorted(glob.glob(default)))
     ap.add_argument("--workers", type=int, default=2)
@@ -56,32 +58,43 @@ def main() -> None:
     register_as("bench_evolved", namespace[class_name(g)])
     try:
         t_gen, gen = _timed(
-            lambda: evaluate(envs, ControllerSpec("bench_evolved"), list(s.betas), protocol=protocol)
+            lambda: evaluate(
+                envs, ControllerSpec("bench_evolved"), list(s.betas), protocol=protocol
+            )
         )
     finally:
         _REGISTRY.pop("bench_evolved", None)
-    t_cmc, cmc = _timed(lambda: evaluate(envs, ControllerSpec("cmc"), list(s.betas), protocol=protocol))
+    t_cmc, cmc = _timed(
+        lambda: evaluate(envs, ControllerSpec("cmc"), list(s.betas), protocol=protocol)
+    )
     same = [(r.accuracy, r.avg_total_tokens) for r in gen] == [
         (r.accuracy, r.avg_total_tokens) for r in cmc
     ]
     episodes = sum(r.episodes for r in gen)
     print(f"cheap evaluation: {len(envs)} envs x {len(s.betas)} betas x {s.replicates} replicates")
     print(f"  = {episodes:,} episodes")
-    print(f"rendered CMC genome in process  {t_gen:6.2f} s   hand-written cmc {t_cmc:6.2f} s   "
-          f"ratio {t_gen / t_cmc:.2f}x   identical results: {same}")
+    print(
+        f"rendered CMC genome in process  {t_gen:6.2f} s   hand-written cmc {t_cmc:6.2f} s   "
+        f"ratio {t_gen / t_cmc:.2f}x   identical results: {same}"
+    )
 
     payload = s.payload(args.envs, "bench")
-    t_box, out = _timed(lambda: run_sandboxed(render(g), class_name(g), CHEAP_JOB, payload, Limits()))
+    t_box, out = _timed(
+        lambda: run_sandboxed(render(g), class_name(g), CHEAP_JOB, payload, Limits())
+    )
     assert out.ok, out.reason
     print(f"the same in the sandbox         {t_box:6.2f} s   overhead {t_box / t_gen:.2f}x")
 
     ref = reference(args.envs, s, args.workers)
     with tempfile.TemporaryDirectory() as tmp:
-        search = Search(args.envs, s, 0, size=12, workers=args.workers,
-                        state_path=Path(tmp) / "state.json")
+        search = Search(
+            args.envs, s, 0, size=12, workers=args.workers, state_path=Path(tmp) / "state.json"
+        )
         t_step, _ = _timed(lambda: search.step(ref, 1))
-    print(f"one generation of 12 genomes    {t_step:6.2f} s   "
-          f"{12 * 60 / t_step:.0f} genomes/min with {args.workers} workers")
+    print(
+        f"one generation of 12 genomes    {t_step:6.2f} s   "
+        f"{12 * 60 / t_step:.0f} genomes/min with {args.workers} workers"
+    )
 
 
 if __name__ == "__main__":

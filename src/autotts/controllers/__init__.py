@@ -1,6 +1,6 @@
 """Controllers: the interface, the registry, the reference baselines and discovered ones."""
 
-from . import cmc, parallel_probe, self_consistency  # noqa: F401  (registers the built-ins)
+from . import cmc, evolved, parallel_probe, self_consistency  # noqa: F401  (registers built-ins)
 from .base import Controller, ControllerError, get_controller, register, registered
 from .loading import ControllerSpec, controller_class, make_solver, uses_beta
 from .voting import beta_confidence, leader, vote

@@ -54,9 +54,7 @@ def test_evolve_runs_the_loop_and_resumes_to_the_same_result(tmp_path: Path, spl
 
 
 def test_time_budget_stops_starting_rounds(tmp_path: Path, splits) -> None:
-    summary = discover(
-        tmp_path / "run", config(splits, rounds=50, budget_minutes=1e-6), workers=2
-    )
+    summary = discover(tmp_path / "run", config(splits, rounds=50, budget_minutes=1e-6), workers=2)
     assert summary["rounds_completed"] == 1
     assert "time budget" in summary["stopped"]
     assert summary["selected"] is not None  # still selects and judges what it has

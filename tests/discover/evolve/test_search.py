@@ -3,6 +3,7 @@ reproducible from its seed, resumes from its state file, and depends on the seed
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,15 @@ from typing import Any
 import pytest
 
 from autotts.data import synthesize, write_env
-from autotts.discover.evolve.search import CheapSettings, Search
+from autotts.discover.evolve.search import MARGIN, CheapSettings, Search
 from autotts.discover.proposers.evolve import reference
 
 SETTINGS = CheapSettings(replicates=2, betas=(0.0, 0.5, 1.0))
 SIZE, WORKERS, PROMOTE, GENERATIONS = 6, 2, 2, 3
-# With these environments about half the seeds beat the best starting genome within three
-# generations of six (seeds 1, 3, 4, 7, 9 of 0-9 do; 0, 2, 5, 6, 8 do not): seed 1 does.
-SEED = 1
+# With these environments the starting CMC-shaped genome is hard to beat in three generations
+# of six: of seeds 0-7, three improve on it (0 and 1 by under 0.01, 6 by 0.26); 2-5 and 7 do
+# not. Seed 6 improves by more than the promotion margin, so the promotion checks bite too.
+SEED = 6
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +89,10 @@ def test_search_improves_on_its_start(straight) -> None:
         assert [m.score for m in chosen] == sorted((m.score for m in chosen), reverse=True)
     monotone = [m for m in s.members if m.fit and m.fit.contract_ok and m.generation == 0]
     assert s.promoted[0][0] == max(monotone, key=lambda m: m.score).genome.key()
-    # the best member overall was promoted
-    assert best.fit.contract_ok and best.genome.key() in flat
+    # promotions are records, each by at least MARGIN; the last is within MARGIN of the best
+    scores = [s.member(k).score for k in flat]
+    assert all(b >= a + MARGIN for a, b in itertools.pairwise(scores))
+    assert best.fit.contract_ok and scores[-1] > best.score - MARGIN
     # every member is distinct
     assert len({m.genome.key() for m in s.members}) == len(s.members)
 

@@ -254,8 +254,9 @@ def random_genome(rng: random.Random) -> Genome:
 
 
 def mutate(g: Genome, rng: random.Random, rate: float = 0.2) -> Genome:
-    """Change one or two mechanisms (with probability ``rate`` each round) and nudge a few
-    schedules: values by a Gaussian step of 15 % of their range, exponents by up to 2x."""
+    """Change one or two mechanisms (with probability ``rate``, then ``rate / 2``) and nudge a
+    few schedules: values by a Gaussian step of 5 % or 15 % of their range (fine-tuning or
+    exploring, half the time each), exponents by up to 2x."""
     choices = dict(g.choices)
     genes = dict(g.genes)
     while rng.random() < rate:
@@ -266,9 +267,10 @@ def mutate(g: Genome, rng: random.Random, rate: float = 0.2) -> Genome:
     for n in active:
         if n not in genes:
             genes[n] = random_gene(n, rng)
+    scale = rng.choice((0.05, 0.15))  # fine-tuning or exploring
     for n in rng.sample(active, k=min(len(active), rng.randint(1, 3))):
         s = SETTINGS[n]
-        step = 0.15 * (s.hi - s.lo)
+        step = scale * (s.hi - s.lo)
         v0, v1, p = genes[n]
         genes[n] = make_gene(
             n, v0 + rng.gauss(0, step), v1 + rng.gauss(0, step), p * 2 ** rng.uniform(-1, 1)

@@ -97,9 +97,10 @@ def render(g: Genome) -> str:
     )
 
 
-def as_builtin(g: Genome, name: str, provenance: Sequence[str]) -> str:
+def as_builtin(g: Genome, name: str, provenance: Sequence[str], summary: str) -> str:
     """The module of ``g`` as a built-in controller registered as ``name``; ``provenance``
-    (e.g. the discover command that found it) opens its docstring."""
+    (e.g. the discover command that found it) opens its docstring, ``summary`` (one sentence)
+    is the class docstring."""
     return _module(
         g,
         list(provenance),
@@ -107,6 +108,7 @@ def as_builtin(g: Genome, name: str, provenance: Sequence[str]) -> str:
         name.title().replace("_", ""),
         name,
         decorator="@register\n",
+        class_doc=summary,
     )
 
 
@@ -120,7 +122,15 @@ def _genome_literal(g: Genome) -> str:
     return "\n".join(lines)
 
 
-def _module(g: Genome, intro: list[str], imports: str, cls: str, name: str, decorator: str) -> str:
+def _module(
+    g: Genome,
+    intro: list[str],
+    imports: str,
+    cls: str,
+    name: str,
+    decorator: str,
+    class_doc: str = "",
+) -> str:
     c = g.choices
     rules = stop_rules(c)
     uses_ema = "ema" in rules or c["widen"] == "trend"
@@ -166,6 +176,7 @@ def _module(g: Genome, intro: list[str], imports: str, cls: str, name: str, deco
         "",
         "",
         f"{decorator}class {cls}(Controller):",
+        *([f'    """{class_doc}"""', ""] if class_doc else []),
         f'    name = "{name}"',
         "    uses_beta = True",
         "",

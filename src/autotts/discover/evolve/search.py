@@ -1,12 +1,13 @@
 """The search behind the evolve proposer: generations of genomes, cheap-first.
 
-Each generation (one per discovery round) breeds ``size`` genomes — half asked from optuna's
-TPE sampler (define-by-run over the mechanisms and their schedules), half by mutation and
-crossover of elites from a MAP-Elites archive (cells: width × depth at beta 1), enqueued into
-the same optuna study so TPE learns from every evaluation. Each genome's rendered code is
-evaluated cheaply in the sandbox (few betas and replicates, common random numbers), ranked by
-:func:`fitness.fitness`, and the best not yet promoted go to the discovery loop for the full
-sweep. The first generation starts from genomes shaped like the reference controllers.
+Each generation (one per discovery round) breeds ``size`` genomes — a third asked from
+optuna's TPE sampler (define-by-run over the mechanisms and their schedules), the rest by
+mutation and crossover of elites from a MAP-Elites archive (cells: width × depth at beta 1),
+all recorded in the same optuna study so TPE learns from every evaluation. Each genome's
+rendered code is evaluated cheaply in the sandbox (few betas and replicates, common random
+numbers) and ranked by :func:`fitness.fitness`; a genome that beats every one promoted before
+by :data:`MARGIN` goes to the discovery loop for the full sweep. The first generation starts
+from genomes shaped like the reference controllers.
 
 Everything is a function of the run seed, the generation number and earlier evaluations, so a
 given seed and number of generations gives the same candidates on any machine; the state is
@@ -28,6 +29,8 @@ from typing import Any
 from .fitness import CHEAP_JOB, EnvPoints, Fitness, fitness, rows_of
 from .genome import Genome, crossover, mutate, random_genome, seed_genomes, suggest
 from .render import class_name, render
+
+MARGIN = 0.05  # fitness points a genome must add to the best promoted one to be promoted
 
 
 @dataclass(frozen=True)
@@ -250,7 +253,8 @@ class Search:
     def step(
         self, reference: Reference, promote: int, on_done: Callable[[], None] | None = None
     ) -> list[Member]:
-        """Run the next generation; returns the ``promote`` best members not yet promoted."""
+        """Run the next generation; returns the members it promotes (at most ``promote``): new
+        records, each by at least :data:`MARGIN` over every member promoted before."""
         gen = len(self.promoted)
         members = self.evaluate(self.breed(gen), gen, reference, on_done)
         for m in members:
@@ -262,7 +266,11 @@ class Search:
         )
         done = {k for keys in self.promoted for k in keys}
         bar = max((self.member(k).score for k in done), default=-math.inf)
-        chosen = [m for m in ranked if m.genome.key() not in done and m.score > bar][:promote]
+        chosen: list[Member] = []
+        for m in ranked:  # a new record by a clear margin earns the full sweep
+            if len(chosen) < promote and m.genome.key() not in done and m.score >= bar + MARGIN:
+                chosen.append(m)
+                bar = m.score
         self.promoted.append([m.genome.key() for m in chosen])
         self._save()
         return chosen
