@@ -2,8 +2,8 @@
 
 Prints, on the replay environments (default: the four aime24 files):
 
-* the rendered CMC-shaped genome against the hand-written ``cmc`` (same decisions, so this is
-  the price of generated code), both in process;
+* the rendered CMC-shaped genome against the hand-written ``cmc`` (the same mechanisms and
+  nearly the same schedules, so this is about the price of generated code), both in process;
 * one cheap evaluation (5 betas x 10 replicates on every environment) in the sandbox against
   the same evaluation in process: the sandbox's overhead;
 * one generation of 12 genomes with ``--workers`` sandboxes: genomes per minute.
@@ -49,6 +49,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.envs:
         raise SystemExit(f"no environments (looked for {default}); give --envs")
+    args.envs = [os.path.abspath(p) for p in args.envs]  # the sandbox runs in a scratch dir
     envs = [load_env(Path(p)) for p in args.envs]
     s = CheapSettings()
     protocol = Protocol(s.protocol, s.replicates, s.seed)
@@ -67,15 +68,13 @@ def main() -> None:
     t_cmc, cmc = _timed(
         lambda: evaluate(envs, ControllerSpec("cmc"), list(s.betas), protocol=protocol)
     )
-    same = [(r.accuracy, r.avg_total_tokens) for r in gen] == [
-        (r.accuracy, r.avg_total_tokens) for r in cmc
-    ]
+    gap = max(abs(a.accuracy - b.accuracy) for a, b in zip(gen, cmc, strict=True))
     episodes = sum(r.episodes for r in gen)
     print(f"cheap evaluation: {len(envs)} envs x {len(s.betas)} betas x {s.replicates} replicates")
     print(f"  = {episodes:,} episodes")
     print(
         f"rendered CMC genome in process  {t_gen:6.2f} s   hand-written cmc {t_cmc:6.2f} s   "
-        f"ratio {t_gen / t_cmc:.2f}x   identical results: {same}"
+        f"ratio {t_gen / t_cmc:.2f}x   largest accuracy gap {gap:.2f} points"
     )
 
     payload = s.payload(args.envs, "bench")
