@@ -90,3 +90,21 @@ def test_check_controller_rejects_a_nan_schedule(run: Run, tmp_path: Path) -> No
     r = run("check-controller", _file(tmp_path, "nan.py", NAN_SCHEDULE), "--replicates", "2")
     assert r.exit_code == 1
     assert r.output.startswith("nan.py: invalid: ") and "nan" in r.output.lower()
+
+
+def test_discover_refuses_bad_evolve_options(run: Run, tmp_path: Path, tiny: Path) -> None:
+    base = ("discover", "--search-env", tiny, "--heldout-env", "other.json", "--run-dir")
+    for option, value, message in (
+        ("--budget-minutes", "0", "--budget-minutes"),
+        ("--population", "1", "--population"),
+    ):
+        r = run(*base, tmp_path / option.strip("-"), option, value)
+        assert r.exit_code == 2 and message in r.output, r.output
+        assert r.output.startswith("autotts: error: ") and len(r.output.splitlines()) == 1
+        assert not (tmp_path / option.strip("-") / "history.sqlite").exists()
+
+
+def test_evolve_is_the_default_proposer(run: Run) -> None:
+    r = run("discover", "--help")
+    assert r.exit_code == 0
+    assert "[default: evolve]" in " ".join(r.output.split())

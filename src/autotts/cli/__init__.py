@@ -29,6 +29,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except CliError:
+            raise
+        except click.UsageError as e:  # a bad option value: one line too, not click's usage
+            hint = f" (autotts {ctx.invoked_subcommand} --help)" if ctx.invoked_subcommand else ""
+            raise CliError(one_line(Exception(e.format_message())) + hint) from None
         except Exception as e:
             if is_user_error(e):
                 raise CliError(one_line(e)) from None
