@@ -14,7 +14,7 @@ import pytest
 from autotts.data import load_env, synthesize, write_env
 from autotts.discover.evolve import render as render_module
 from autotts.discover.evolve.fitness import CHEAP_JOB
-from autotts.discover.evolve.genome import MECHANISMS, Genome, stop_rules
+from autotts.discover.evolve.genome import MECHANISMS, Genome, seed_genomes, stop_rules
 from autotts.discover.evolve.render import class_name, render
 from autotts.sandbox import Limits, check_source, run_sandboxed
 
@@ -163,3 +163,18 @@ def test_rendered_module_documents_and_reproduces_the_genome(mech: str, option: 
             else:
                 assert v == pytest.approx(want[name], rel=1e-9, abs=1e-12), (name, beta)
     assert cls(beta=0.3).settings == cls.schedule(0.3)
+
+
+def test_cheap_evaluation_keeps_the_runs_budget(env_path: str) -> None:
+    """A per-episode cost cap (--budget) applies to the cheap evaluation as to the full sweep."""
+    from autotts.discover.evolve.search import CheapSettings
+
+    g = seed_genomes()[0]
+    free = CheapSettings(betas=(1.0,), replicates=REPLICATES)
+    capped = CheapSettings(betas=(1.0,), replicates=REPLICATES, budget=2000.0)
+    results = []
+    for s in (free, capped):
+        out = run_sandboxed(render(g), class_name(g), CHEAP_JOB, s.payload([env_path], "x"), LIMITS)
+        assert out.ok and out.data is not None, out.reason
+        results.append(out.data["results"][0][0])
+    assert results[1]["avg_total_tokens"] <= 2000 < results[0]["avg_total_tokens"]

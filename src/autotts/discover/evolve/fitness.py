@@ -128,7 +128,8 @@ def cheap_job(
     payload: dict[str, Any], guard: Callable[[], None], load_controller: Callable[[], type]
 ) -> dict[str, Any]:
     """The sandbox job: ``{"envs": [paths], "betas", "protocol": {name, replicates, seed},
-    "match", "kappa_probe", "name"}`` → ``{"results": [[EvalResult JSON per beta] per env]}``."""
+    "match", "kappa_probe", "budget", "name"}`` → ``{"results": [[EvalResult JSON per beta] per
+    env]}``."""
     from ...controllers import ControllerSpec
     from ...data import load_env
     from ...evaluate import Protocol, evaluate
@@ -148,6 +149,7 @@ def cheap_job(
         protocol=Protocol(**payload["protocol"]),
         match=payload["match"],
         kappa_probe=payload["kappa_probe"],
+        budget=payload.get("budget"),
     )
     out = [r.to_json() for r in results]
     for r in out:

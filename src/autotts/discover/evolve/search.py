@@ -41,6 +41,7 @@ class CheapSettings:
     seed: int = 0
     match: str = "exact"
     kappa_probe: float = 0.0
+    budget: float | None = None  # per-episode cost cap, as the run's full sweeps use
     timeout_s: float = 120.0
     memory_mb: int = 4096
 
@@ -51,6 +52,7 @@ class CheapSettings:
             "protocol": {"name": self.protocol, "replicates": self.replicates, "seed": self.seed},
             "match": self.match,
             "kappa_probe": self.kappa_probe,
+            "budget": self.budget,
             "name": name,
         }
 

@@ -27,7 +27,12 @@ def reference(paths: Sequence[str], s: CheapSettings, workers: int) -> Reference
     measured in this process)."""
     envs = [load_env(Path(p)) for p in paths]
     protocol = Protocol(s.protocol, s.replicates, s.seed)
-    opts: dict[str, Any] = {"protocol": protocol, "match": s.match, "kappa_probe": s.kappa_probe}
+    opts: dict[str, Any] = {
+        "protocol": protocol,
+        "match": s.match,
+        "kappa_probe": s.kappa_probe,
+        "budget": s.budget,
+    }
     cmc_results = evaluate(envs, ControllerSpec("cmc"), list(s.betas), workers=workers, **opts)
     n = len(s.betas)
     cmc = [
@@ -114,14 +119,15 @@ class EvolveProposer:
 
 
 def cheap_settings(cfg: Any) -> CheapSettings:
-    """Cheap-evaluation settings following a discovery config (its protocol, seed, matching
-    and probe cost; at most 10 replicates and 5 betas)."""
+    """Cheap-evaluation settings following a discovery config (its protocol, seed, matching,
+    probe cost and per-episode budget; at most 10 replicates and 5 betas)."""
     return CheapSettings(
         replicates=min(10, cfg.replicates),
         protocol=cfg.protocol,
         seed=cfg.seed,
         match=cfg.match,
         kappa_probe=cfg.kappa_probe,
+        budget=cfg.budget,
         timeout_s=min(cfg.timeout_s, 300.0),
         memory_mb=cfg.memory_mb,
     )
