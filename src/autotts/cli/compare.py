@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .common import CliError, parse_params, warn
-from .evaluate import SANDBOX_MEMORY_MB, SANDBOX_TIMEOUT_S, _report_errors
+from .evaluate import SANDBOX_MEMORY_MB, SANDBOX_TIMEOUT_S, report_errors
 
 if TYPE_CHECKING:
     from ..controllers import ControllerSpec
@@ -155,7 +155,7 @@ def print_comparison(c: Comparison) -> None:
     from rich import box
     from rich.table import Table
 
-    from .render import _console
+    from .render import stdout_console
 
     first = c.rows[0].a_results[0]
     by_path = len({(r.model, r.dataset) for r in c.rows}) < len(c.rows)
@@ -193,7 +193,7 @@ def print_comparison(c: Comparison) -> None:
     table.add_row(
         "overall", *_cells(o.a, o.b), *_advantage(o.advantage, o.ci95), envs, style="bold"
     )
-    _console().print(table)
+    stdout_console().print(table)
 
 
 @click.command(short_help="Compare two controllers at matched token counts.")
@@ -358,8 +358,8 @@ def compare(
     options = dict(protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget)
     show_progress = not as_json and sys.stderr.isatty()
     results_a, results_b = _sweep_both(plans, envs, workers, limits, show_progress, options)
-    _report_errors(results_a)
-    _report_errors(results_b)
+    report_errors(results_a, "A: ")
+    report_errors(results_b, "B: ")
     comparison = compare_results(results_a, results_b, len(envs), seed=seed)
     if as_json:
         click.echo(json.dumps(comparison.to_json()))

@@ -111,10 +111,13 @@ def _json_line(r: EvalResult) -> str:
     return json.dumps(record)
 
 
-def _report_errors(results: list[EvalResult]) -> None:
+def report_errors(results: list[EvalResult], who: str = "") -> None:
+    """Warn about episodes that raised (``who`` prefixes each line, e.g. ``"A: "``); a
+    one-line error when every episode raised."""
     for r in results:
         if r.errors:
-            where = f"{r.model}/{r.dataset}" + (f" beta={r.beta:g}" if r.beta is not None else "")
+            where = who + f"{r.model}/{r.dataset}"
+            where += f" beta={r.beta:g}" if r.beta is not None else ""
             first = r.error_examples[0] if r.error_examples else "?"
             warn(f"{where}: {r.errors} of {r.episodes} episodes raised; first: {first}")
     total = sum(r.episodes for r in results)
@@ -304,4 +307,4 @@ def evaluate(
         from .render import print_results
 
         print_results(results)
-    _report_errors(results)
+    report_errors(results)

@@ -39,7 +39,7 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
         yield lambda n: progress.advance(task, n)
 
 
-def _console() -> Console:
+def stdout_console() -> Console:
     """stdout; when it is a file or pipe, wide enough that tables never wrap."""
     console = Console()
     return console if console.is_terminal else Console(width=max(console.width, 160))
@@ -114,7 +114,7 @@ def print_results(results: Sequence[EvalResult]) -> None:
                 f"{sum(r.seconds for r in rows):.2f}",
                 style="bold",
             )
-    _console().print(table)
+    stdout_console().print(table)
 
 
 def _fmt(value: Any, percent: bool = False) -> str:
@@ -147,7 +147,7 @@ _LABELS = {
 
 def print_env_info(records: Sequence[dict[str, Any]]) -> None:
     """One two-column table per environment."""
-    console = _console()
+    console = stdout_console()
     for rec in records:
         path = rec.get("path")
         table = Table(

@@ -229,15 +229,12 @@ class Genome:
         return out
 
 
-def from_params(params: dict[str, Any], fallback: random.Random | None = None) -> Genome:
-    """The genome of flat parameters; settings without parameters are drawn from ``fallback``."""
-    choices = {m: params[m] for m in MECHANISMS}
-    genes = {}
-    for n in active_settings(choices):
-        if f"{n}.x" in params:
-            genes[n] = (params[f"{n}.x"], params[f"{n}.y"], params[f"{n}.p"])
-        else:
-            genes[n] = random_gene(n, fallback or random.Random(0))
+def from_params(params: dict[str, Any]) -> Genome:
+    """The genome of flat parameters (what :meth:`Genome.params` and :func:`suggest` give)."""
+    choices = coherent({m: params[m] for m in MECHANISMS})
+    genes = {
+        n: (params[f"{n}.x"], params[f"{n}.y"], params[f"{n}.p"]) for n in active_settings(choices)
+    }
     return Genome(choices, genes)
 
 
