@@ -24,13 +24,11 @@ from typing import Any
 from autotts.controllers import ControllerSpec
 from autotts.controllers.base import _REGISTRY, register_as
 from autotts.data import load_env
-from autotts.discover.evolve.fitness import CHEAP_JOB
 from autotts.discover.evolve.genome import seed_genomes
 from autotts.discover.evolve.render import class_name, render
 from autotts.discover.evolve.search import CheapSettings, Search
 from autotts.discover.proposers.evolve import reference
 from autotts.evaluate import Protocol, evaluate
-from autotts.sandbox import Limits, run_sandboxed
 
 
 def _timed(fn: Any) -> tuple[float, Any]:
@@ -77,11 +75,8 @@ def main() -> None:
         f"ratio {t_gen / t_cmc:.2f}x   largest accuracy gap {gap:.2f} points"
     )
 
-    payload = s.payload(args.envs, "bench")
-    t_box, out = _timed(
-        lambda: run_sandboxed(render(g), class_name(g), CHEAP_JOB, payload, Limits())
-    )
-    assert out.ok, out.reason
+    t_box, done = _timed(lambda: s.sweep(render(g), class_name(g), args.envs))
+    assert done.outcome.ok, done.outcome.reason
     print(f"the same in the sandbox         {t_box:6.2f} s   overhead {t_box / t_gen:.2f}x")
 
     ref = reference(args.envs, s, args.workers)

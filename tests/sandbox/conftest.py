@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from autotts.data import write_env
-from autotts.sandbox import EVALUATE_JOB, Limits, SandboxOutcome, run_sandboxed
+from autotts.evaluate import Protocol
+from autotts.sandbox import Candidate, Limits, SandboxOutcome, sweep_candidate
 from tests.controllers.synthetic import synthetic_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,8 +63,29 @@ def payload(env_file: Path) -> dict[str, Any]:
     }
 
 
-def run(source: str, payload: dict[str, Any], limits: Limits = LIMITS, **kw: Any) -> SandboxOutcome:
-    return run_sandboxed(source, "C", EVALUATE_JOB, payload, limits, **kw)
+def run(
+    source: str,
+    payload: dict[str, Any],
+    limits: Limits = LIMITS,
+    *,
+    strict: bool = False,
+    class_name: str = "C",
+    **kw: Any,
+) -> SandboxOutcome:
+    """Sweep candidate ``source`` over the payload's grid in the sandbox (fast or strict)."""
+    return sweep_candidate(
+        Candidate(source, class_name),
+        payload["envs"],
+        payload["betas"],
+        protocol=Protocol(**payload["protocol"]),
+        match=payload["match"],
+        kappa_probe=payload["kappa_probe"],
+        budget=payload["budget"],
+        params=payload["params"],
+        strict=strict,
+        limits=limits,
+        **kw,
+    ).outcome
 
 
 def line_of(source: str, text: str) -> int:

@@ -60,7 +60,7 @@ def _plan(spec: ControllerSpec, betas: list[float] | None, limits: Limits | None
         for b in plan.betas:
             make_solver(spec.with_beta(b))
         return plan
-    from ..sandbox import DESCRIBE_JOB, run_sandboxed
+    from ..sandbox import Candidate, describe_candidate
 
     path, _, class_name = spec.spec.rpartition(":")
     try:
@@ -68,7 +68,7 @@ def _plan(spec: ControllerSpec, betas: list[float] | None, limits: Limits | None
             source = f.read()
     except FileNotFoundError:
         raise CliError(f"controller file not found: {path}") from None
-    facts = run_sandboxed(source, class_name, DESCRIBE_JOB, {}, limits, filename=path)
+    facts = describe_candidate(Candidate(source, class_name, path), limits=limits)
     if not facts.ok or facts.data is None:
         raise CliError(facts.reason)
     return _Plan(spec, side_betas(facts.data["uses_beta"], betas), source)

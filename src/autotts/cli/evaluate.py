@@ -61,7 +61,7 @@ def _evaluate_sandboxed(
     reads it as text); the (env, beta) grid is split over ``workers`` sandboxes."""
     from ..data import load_env
     from ..evaluate import parse_betas
-    from ..sandbox import DESCRIBE_JOB, evaluate_sandboxed, run_sandboxed
+    from ..sandbox import Candidate, describe_candidate, evaluate_sandboxed
 
     path, sep, class_name = spec.spec.rpartition(":")
     if not (sep and path.endswith(".py")):
@@ -72,7 +72,7 @@ def _evaluate_sandboxed(
             source = f.read()
     except FileNotFoundError:
         raise CliError(f"controller file not found: {path}") from None
-    facts = run_sandboxed(source, class_name, DESCRIBE_JOB, {}, limits, filename=path)
+    facts = describe_candidate(Candidate(source, class_name, path), limits=limits)
     if not facts.ok or facts.data is None:
         raise CliError(facts.reason)
     betas = _choose_betas(spec.spec, betas, facts.data["uses_beta"], facts.data["defaults"])
@@ -227,6 +227,26 @@ def report_errors(results: list[EvalResult], who: str = "") -> None:
     default=None,
     help=f"With --sandbox: address-space limit per sandbox [default: {SANDBOX_MEMORY_MB}].",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="With --sandbox: strict mode: the sessions stay in this process and the candidate "
+    "gets a proxy, so no chain data it has not revealed is in its memory (slower).",
+)
+@click.option(
+    "--require-jail",
+    is_flag=True,
+    envvar="AUTOTTS_REQUIRE_JAIL",
+    help="With --sandbox: refuse to run when an OS layer of the sandbox (bubblewrap "
+    "namespaces, seccomp) is missing on this host, instead of warning.",
+)
+@click.option(
+    "--episode-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="With --sandbox: seconds one episode may take before the candidate is stopped "
+    "[default: 5].",
+)
 def evaluate(
     env_files: tuple[str, ...],
     more_env_files: tuple[str, ...],
@@ -244,6 +264,9 @@ def evaluate(
     sandbox: bool,
     timeout: float | None,
     memory_mb: int | None,
+    strict: bool,
+    require_jail: bool,
+    episode_timeout: float | None,
 ) -> None:
     """Evaluate a controller on replay environments: accuracy (percent, with a 95% bootstrap
     interval over questions) and average tokens per question, for each environment and beta.
@@ -278,13 +301,20 @@ def evaluate(
     if sandbox:
         from ..sandbox import Limits
 
-        limits = Limits(timeout or SANDBOX_TIMEOUT_S, memory_mb or SANDBOX_MEMORY_MB)
+        limits = Limits(
+            timeout or SANDBOX_TIMEOUT_S,
+            memory_mb or SANDBOX_MEMORY_MB,
+            episode_timeout_s=episode_timeout or Limits().episode_timeout_s,
+            require_jail=require_jail,
+        )
         results = _evaluate_sandboxed(
-            spec, beta, env_files, workers, limits, show_progress, options
+            spec, beta, env_files, workers, limits, show_progress, {**options, "strict": strict}
         )
     else:
-        if timeout is not None or memory_mb is not None:
-            raise CliError("--timeout and --memory-mb apply to --sandbox runs")
+        if timeout is not None or memory_mb is not None or episode_timeout is not None:
+            raise CliError("--timeout, --memory-mb and --episode-timeout apply to --sandbox runs")
+        if strict or require_jail:
+            raise CliError("--strict and --require-jail apply to --sandbox runs")
         betas = _resolve_betas(controller, beta)
         for b in betas:
             make_solver(spec.with_beta(b))

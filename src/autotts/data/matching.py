@@ -190,7 +190,9 @@ def math_key(answer: str) -> str:
 
 def _math_matching(env: Environment) -> Environment:
     """Every answer replaced by one representative string per key: the normalized form of the
-    first spelling met in file order (a question's gold before its chains)."""
+    first spelling met in the chains, in file order; a gold answer no chain shares gets its own.
+    Golds come last, so no representative a controller sees is spelled like a gold answer
+    rather than like the chains (the sandbox gives controllers matched, gold-free copies)."""
     reps: dict[str, str] = {}  # key -> representative
     owner: dict[str, str] = {}  # representative -> key (two keys never share one)
 
@@ -204,16 +206,14 @@ def _math_matching(env: Environment) -> Environment:
             reps[key] = r
         return r
 
-    questions = []
+    canons = []
     for q in env.questions:
         answers = dict.fromkeys(a for chain in q.probes for a in chain)
         answers.update(dict.fromkeys(q.finals))
-        gold_key = math_key(q.gold)
-        gold = rep(q.gold, gold_key)
-        canon = {q.gold: gold}
-        for a in answers:
-            key = math_key(a)
-            canon[a] = gold if key == gold_key else rep(a, key)
+        canons.append({a: rep(a, math_key(a)) for a in answers})
+    questions = []
+    for q, canon in zip(env.questions, canons, strict=True):
+        canon[q.gold] = rep(q.gold, math_key(q.gold))
         questions.append(q.remapped(canon))
     return Environment(meta=env.meta, questions=tuple(questions), path=env.path)
 

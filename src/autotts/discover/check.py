@@ -15,8 +15,6 @@ from .contract import contract_problems
 from .measure import MeasureSettings
 from .proposers import controller_class_name
 
-JOB = "autotts.discover.measure:measure_job"
-
 
 @dataclass
 class CheckReport:
@@ -54,7 +52,8 @@ def check_controller(
     timeout_s: float = 300.0,
     memory_mb: int = 4096,
 ) -> CheckReport:
-    from ..sandbox import Limits, check_source, run_sandboxed
+    from ..sandbox import Limits, check_source
+    from .measure import measure_candidate
 
     report = CheckReport(filename, class_name)
     report.problems = [str(v) for v in check_source(source, filename)]
@@ -69,29 +68,22 @@ def check_controller(
     limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb)
     sweeps: dict[str, list[tuple[float, float]]] = {}
     for path, label in zip(env_paths, env_labels, strict=True):
-        payload = {
-            "envs": [path],
-            "betas": list(betas),
-            "settings": settings.to_json(),
-            "name": "candidate_check",
-        }
-        out = run_sandboxed(source, class_name, JOB, payload, limits)
-        if not out.ok or out.data is None:
-            report.problems.append(f"{filename}: {out.status}: {out.reason}")
+        out = measure_candidate(source, class_name, path, list(betas), settings, limits)
+        if out.knob_problems:
+            report.problems += [f"{filename}: {p}" for p in out.knob_problems]
             return report
-        data = out.data
-        if data["knob_problems"]:
-            report.problems += [f"{filename}: {p}" for p in data["knob_problems"]]
+        if out.status != "ok":
+            report.problems.append(f"{filename}: {out.status}: {out.reason}")
             return report
         pts = [
             (r["beta"], r["result"]["accuracy"], r["result"]["avg_total_tokens"])
-            for r in data["records"]
+            for r in out.records
         ]
         report.sweep[label] = pts
         sweeps[label] = [(b, t) for b, _, t in pts]
-        errors = sum(r["result"]["errors"] for r in data["records"])
+        errors = sum(r["result"]["errors"] for r in out.records)
         if errors:
-            first = next(ex for r in data["records"] for ex in r["result"]["error_examples"])
+            first = next(ex for r in out.records for ex in r["result"]["error_examples"])
             report.problems.append(f"{filename}: {label}: {errors} episodes raised; first: {first}")
     report.problems += [f"{filename}: {p}" for p in contract_problems(sweeps)]
     return report

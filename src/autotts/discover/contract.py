@@ -2,7 +2,7 @@
 
 1. One knob: the class subclasses ``Controller``, ``uses_beta`` is true, it exposes no other
    parameters, and ``schedule(beta)`` returns its settings (checked in the sandbox, see
-   :func:`autotts.discover.measure.knob_problems`).
+   :func:`autotts.sandbox.episodes.knob_problems`).
 2. Monotone budget: on every search environment, average tokens are non-decreasing in beta,
    up to a noise tolerance: a step down of at most ``MONOTONE_TOLERANCE`` (2 %) of the larger
    of the two values, or ``MONOTONE_SLACK_TOKENS`` (50) tokens, whichever is larger, is

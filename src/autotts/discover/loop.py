@@ -35,8 +35,6 @@ from .proposers import (
 from .results import Results, builtin_code
 from .summary import build_summary
 
-JOB = "autotts.discover.measure:measure_job"
-
 
 class Reporter(Protocol):
     """Progress hooks: the CLI draws bars; tests and scripts get :class:`Silent`."""
@@ -150,20 +148,68 @@ class Discovery:
             )
         ]
 
-    def _sandbox(self, cand: CandidateRow, path: str) -> Any:
-        from ..sandbox import Limits, run_sandboxed
+    def _sandbox(self, cand: CandidateRow, path: str, strict: bool = False) -> Any:
+        from ..sandbox import Limits
+        from .measure import measure_candidate
 
-        payload = {
-            "envs": [path],
-            "betas": list(self.cfg.betas),
-            "settings": self.settings.to_json(),
-            "name": f"candidate_{cand.code_hash}",
-        }
         limits = Limits(timeout_s=self.cfg.timeout_s, memory_mb=self.cfg.memory_mb)
-        return run_sandboxed(cand.code, cand.class_name, JOB, payload, limits)
+        return measure_candidate(
+            cand.code,
+            cand.class_name,
+            path,
+            list(self.cfg.betas),
+            self.settings,
+            limits,
+            strict=strict,
+        )
+
+    def select(self) -> CandidateRow | None:
+        """The best candidate whose strict re-run on the search split gives exactly its fast
+        results; those whose do not are marked ``cheat`` (with both figures) and passed over."""
+        for cand in ranked(self.h.candidates(self.run)):
+            problem = self.strict_problem(cand)
+            if problem is None:
+                return cand
+            self.h.set_status(cand.id, *problem)
+            self.rep.note(f"{cand.id} is not selectable: {problem[0]}: {problem[1]}")
+        return None
+
+    def strict_problem(self, cand: CandidateRow) -> tuple[str, str] | None:
+        """(status, reason) if ``cand`` fails its strict re-run on the search split, else None."""
+        from ..evaluate import EvalResult
+        from ..sandbox import strict_mismatch
+
+        self.rep.phase(f"re-running {cand.id} in strict mode", len(self.search.paths))
+        try:
+            for ei, path in enumerate(self.search.paths):
+                out = self._sandbox(cand, path, strict=True)
+                self.rep.advance()
+                if out.status != "ok":
+                    return out.status, f"strict re-run on {self.search.labels[ei]}: {out.reason}"
+                fast = []
+                for rec in out.records:
+                    key = self.r.key(
+                        cand.code_hash, cand.class_name, rec["beta"], self.search.hashes[ei]
+                    )
+                    stored = self.r.get(key)
+                    if stored is None:
+                        return "error", f"no fast result stored for beta {rec['beta']}"
+                    fast.append(
+                        EvalResult.from_json({**stored["result"], "env": self.search.labels[ei]})
+                    )
+                strict = [
+                    EvalResult.from_json({**rec["result"], "env": self.search.labels[ei]})
+                    for rec in out.records
+                ]
+                mismatch = strict_mismatch(fast, strict)
+                if mismatch:
+                    return "cheat", mismatch
+        finally:
+            self.rep.done()
+        return None
 
     def measure_candidates(
-        self, cands: Sequence[CandidateRow], split: Split
+        self, cands: Sequence[CandidateRow], split: Split, strict: bool = False
     ) -> dict[str, tuple[str, str]]:
         """Run every missing (candidate, environment) unit in the sandbox, in parallel; store
         the records. Returns candidate id → (status, reason) of its first failed unit."""
@@ -174,17 +220,19 @@ class Discovery:
         self.rep.phase(f"measuring {len(cands)} candidate(s) in the sandbox", len(units))
         pool = ThreadPoolExecutor(self.workers)
         try:
-            futures = [(c, ei, pool.submit(self._sandbox, c, split.paths[ei])) for c, ei in units]
+            futures = [
+                (c, ei, pool.submit(self._sandbox, c, split.paths[ei], strict)) for c, ei in units
+            ]
             for c, ei, f in futures:
                 out = f.result()
                 self.rep.advance()
-                if not out.ok:
+                if out.knob_problems:
+                    failures.setdefault(c.id, ("contract", "; ".join(out.knob_problems)))
+                    continue
+                if out.status != "ok":
                     failures.setdefault(c.id, (out.status, f"{split.labels[ei]}: {out.reason}"))
                     continue
-                if out.data.get("knob_problems"):
-                    failures.setdefault(c.id, ("contract", "; ".join(out.data["knob_problems"])))
-                    continue
-                for rec in out.data["records"]:
+                for rec in out.records:
                     key = self.r.key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
                     self.r.put(key, rec)
         except BaseException:  # Ctrl-C: stop the sandboxes now, not at their timeouts
@@ -331,15 +379,14 @@ class Discovery:
             if self.stopped:
                 break
             self.h.finish_round(self.run, rnd)
+        selected = self.select()
         cands = self.h.candidates(self.run)
-        ok = ranked(cands)
-        selected = ok[0] if ok else None
         held = heldout()
         held_base = self.baselines(held)
         held_sel = None
         held_error = None
-        if selected is not None:
-            failures = self.measure_candidates([selected], held)
+        if selected is not None:  # the held-out judgement always runs in strict mode
+            failures = self.measure_candidates([selected], held, strict=True)
             if selected.id in failures:  # e.g. a timeout on a larger held-out environment
                 status, reason = failures[selected.id]
                 held_error = f"{status}: {reason}"

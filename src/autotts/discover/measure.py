@@ -4,7 +4,8 @@
 from replaying the first few replicates with their action logs: how wide and deep it went,
 probes, prunes (and how often a pruned chain would have been right), why episodes stopped, and
 one compact action string per question. Baselines are measured in this process; candidates in
-the sandbox through :func:`measure_job`, so their code never runs here.
+the sandbox through :func:`measure_candidate`, so their code never runs here, and their
+figures and traces come from the episodes the trusted side verified.
 
 Compact action strings read left to right: ``+3`` opened chain 3 (first interval), ``3:42``
 advanced chain 3 one interval and probed it (answer 42), ``>3`` advanced without probing,
@@ -17,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..controllers import Controller, ControllerSpec, make_solver
-from ..data import Environment, apply_matching, load_env
-from ..env import Action
+from ..controllers import ControllerSpec, make_solver
+from ..data import Environment, apply_matching
+from ..env import Action, Session
 from ..evaluate import EvalResult, Protocol, evaluate
 from ..evaluate.runner import RunSettings, new_session, play
 
@@ -138,12 +138,36 @@ def episode_summary(
     }
 
 
+class _Episode(NamedTuple):
+    question: int
+    replicate: int
+    answer: str | None
+    error: str | None
+    truncated: bool
+    session: Session
+
+
 def trace_stats(
     env: Environment, spec: ControllerSpec, settings: MeasureSettings
 ) -> dict[str, Any]:
-    """Statistics over the first ``trace_replicates`` replicates of every question, and one
-    compact action string per question (replicate 0). ``env`` must already be matched."""
+    """Statistics over the first ``trace_replicates`` replicates of every question, played in
+    this process (trusted controllers only). ``env`` must already be matched."""
     rs = RunSettings(settings.protocol, settings.kappa_probe, settings.budget)
+    n = min(settings.trace_replicates, settings.protocol.replicates)
+    played = []
+    for qi, q in enumerate(env.questions):
+        orders = settings.protocol.orders(qi, q.n_chains)
+        for r in range(n):
+            s = new_session(env, qi, orders[r], rs)
+            answer, error, truncated = play(s, make_solver(spec))
+            played.append(_Episode(qi, r, answer, error, truncated, s))
+    return stats_of(env, settings, played)
+
+
+def stats_of(env: Environment, settings: MeasureSettings, played: Sequence[Any]) -> dict[str, Any]:
+    """Statistics over played episodes (``question``, ``replicate``, ``answer``, ``error``,
+    ``truncated``, ``session``; the sandbox's verified ones or this process's), and one compact
+    action string per question (its first replicate). ``env`` must already be matched."""
     n = min(settings.trace_replicates, settings.protocol.replicates)
     totals = dict.fromkeys(
         (
@@ -161,28 +185,31 @@ def trace_stats(
         0.0,
     )
     depth_tokens = 0.0
+    by_question: dict[int, list[Any]] = {}
+    for p in played:
+        by_question.setdefault(p.question, []).append(p)
     questions = []
     for qi, q in enumerate(env.questions):
         orders = settings.protocol.orders(qi, q.n_chains)
         right = 0
         example = ""
-        for r in range(n):
-            s = new_session(env, qi, orders[r], rs)
-            answer, error, truncated = play(s, make_solver(spec))
-            info = episode_summary(s.trace(), orders[r], q.probes, q.finals, q.gold)
+        episodes = sorted(by_question.get(qi, []), key=lambda p: p.replicate)[:n]
+        for p in episodes:
+            s, answer, error = p.session, p.answer, p.error
+            info = episode_summary(s.trace(), orders[p.replicate], q.probes, q.finals, q.gold)
             right += error is None and answer == q.gold
             totals["episodes"] += 1
             for k in ("width", "pruned", "pruned_right", "live_at_stop", "probes"):
                 totals[k] += info[k]
             totals["tokens"] += s.tokens
-            totals["truncated"] += truncated
+            totals["truncated"] += p.truncated
             totals["errors"] += error is not None
             totals["early_stops"] += info["live_at_stop"] > 0
             depth_tokens += s.tokens / max(1, info["width"])
-            if r == 0:
+            if p.replicate == 0:
                 mark = "right" if error is None and answer == q.gold else "wrong"
                 example = f"{info['actions']}  => {answer if error is None else 'ERROR'} ({mark})"
-        questions.append({"gold": q.gold, "right": right, "of": n, "example": example})
+        questions.append({"gold": q.gold, "right": right, "of": len(episodes), "example": example})
     e = max(1.0, totals["episodes"])
     return {
         "replicates": n,
@@ -208,7 +235,8 @@ def measure(
     progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per (environment, beta), env-major: ``{"env": index, "beta", "result",
-    "trace"}`` with the evaluator's result as JSON and :func:`trace_stats`."""
+    "trace"}`` with the evaluator's result as JSON and :func:`trace_stats` (trusted
+    controllers, in this process)."""
     results = evaluate(
         envs,
         spec,
@@ -236,40 +264,56 @@ def measure(
     return out
 
 
-def knob_problems(cls: type) -> list[str]:
-    """Ways a candidate class breaks the one-knob part of the beta contract."""
-    if not (isinstance(cls, type) and issubclass(cls, Controller)):
-        return ["the class must subclass autotts.controllers.Controller"]
-    problems = []
-    if not cls.uses_beta:
-        problems.append("uses_beta must be True: beta is the one knob")
-    if cls.defaults:
-        names = ", ".join(sorted(cls.defaults))
-        problems.append(f"exposes parameters besides beta ({names}); derive them in schedule")
-    if cls.schedule is Controller.schedule:
-        problems.append("schedule(beta) is not defined: it must return every internal setting")
-    return problems
+@dataclass(frozen=True)
+class Measured:
+    """A candidate measured in the sandbox: the outcome, the records (as :func:`measure`'s)
+    built from verified episodes, and the one-knob problems (then there are no records)."""
+
+    status: str
+    reason: str
+    records: list[dict[str, Any]]
+    knob_problems: list[str]
+    results: list[EvalResult]
 
 
-def measure_job(
-    payload: dict[str, Any], guard: Callable[[], None], load_controller: Callable[[], type]
-) -> dict[str, Any]:
-    """The sandbox job: load the environments (trusted), lock the process down, load the
-    candidate, and measure it. ``payload``: ``{"envs": [paths], "betas": [...],
-    "settings": MeasureSettings.to_json(), "name": registry name for the class}``."""
-    from ..sandbox import checked_controller
-    from ..sandbox.jobs import check_schedules
+def measure_candidate(
+    source: str,
+    class_name: str,
+    env_path: str,
+    betas: Sequence[float | None],
+    settings: MeasureSettings,
+    limits: Any,
+    *,
+    strict: bool = False,
+) -> Measured:
+    """Measure candidate code on one environment in the sandbox (fast or strict mode): every
+    figure and every trace statistic comes from episodes the trusted side verified."""
+    from ..sandbox import Candidate, matched_env, sweep_candidate
 
-    envs = [load_env(Path(p)) for p in payload["envs"]]
-    settings = MeasureSettings.from_json(payload["settings"])
-    guard()
-    cls = load_controller()
-    problems = knob_problems(cls)
-    if problems:
-        return {"knob_problems": problems, "records": []}
-    check_schedules(cls, payload["betas"])
-    name = checked_controller(cls, payload["name"])
-    return {
-        "knob_problems": [],
-        "records": measure(envs, ControllerSpec(name), payload["betas"], settings),
-    }
+    out = sweep_candidate(
+        Candidate(source, class_name),
+        [env_path],
+        list(betas),
+        protocol=settings.protocol,
+        match=settings.match,
+        kappa_probe=settings.kappa_probe,
+        budget=settings.budget,
+        strict=strict,
+        contract=True,
+        keep=settings.trace_replicates,
+        limits=limits,
+    )
+    o = out.outcome
+    if not o.ok or out.knob_problems:
+        return Measured(o.status, o.reason, [], out.knob_problems, [])
+    env = matched_env(env_path, settings.match)
+    records = [
+        {
+            "env": 0,
+            "beta": beta,
+            "result": r.to_json(),
+            "trace": stats_of(env, settings, out.kept.get((0, bj), [])),
+        }
+        for bj, (beta, r) in enumerate(zip(betas, out.results, strict=True))
+    ]
+    return Measured("ok", "", records, [], out.results)

@@ -1,5 +1,6 @@
 """The replay session (one question × one replicate chain order) and its actions."""
 
+from .replay import ReplayError, log_codes, pack_codes, replay, unpack_codes
 from .session import (
     ACTION_NAMES,
     Action,
@@ -21,7 +22,12 @@ __all__ = [
     "InvalidAction",
     "NoChainsLeft",
     "ReadRecords",
+    "ReplayError",
     "Session",
     "SessionError",
     "full_read_records",
+    "log_codes",
+    "pack_codes",
+    "replay",
+    "unpack_codes",
 ]

@@ -14,7 +14,7 @@ from .runner import (
     run_chunk,
     run_episode,
 )
-from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
+from .sweep import EvalResult, bootstrap_ci, evaluate, merge_chunks, parse_betas
 
 __all__ = [
     "PROTOCOLS",
@@ -33,6 +33,7 @@ __all__ = [
     "env_stats",
     "evaluate",
     "matched_advantage_over",
+    "merge_chunks",
     "new_session",
     "parse_betas",
     "play",

@@ -189,3 +189,11 @@ def evaluate(
         for ei in range(len(envs))
         for si in range(len(specs))
     ]
+
+
+def merge_chunks(
+    env: Environment, cs: ControllerSpec, rs: RunSettings, match: str, chunks: list[ChunkResult]
+) -> EvalResult:
+    """The result record of ``cs`` on ``env`` from chunk sums (however they were obtained: the
+    sandbox builds them from episodes it verified itself)."""
+    return _merge(env, cs, rs, match, chunks)

@@ -1,43 +1,58 @@
 """The sandbox for untrusted controller code (anything a proposer wrote).
 
-Two walls. The static policy (:func:`check_source`) reads the code without running it: allowed
-imports only, no code evaluation, files, introspection or private attributes of other objects,
-every violation with its line. Then the code runs only in a child process
-(:func:`run_sandboxed`): a fresh interpreter with wall-clock, memory, CPU and file-size limits,
-its own process group (killed at the end), pipes only, a scratch directory; inside it the policy
-is checked again, and an audit hook plus frozen modules refuse file writes, processes, network,
-native code and new imports once trusted setup is done. Every rejection or kill comes back as a
-:class:`SandboxOutcome` with a one-line reason; the caller's run goes on.
+Layers, each assuming the ones before it have fallen:
+
+1. the static policy (:func:`check_source`): allowed imports and callables only, no code
+   evaluation, files, introspection, private attributes or risky dunder methods, every
+   violation with its line;
+2. the Python guard inside the child (:mod:`.guard`, :mod:`.loader`): an audit hook, frozen
+   modules, restricted builtins and module views;
+3. OS layers inside the child (:mod:`.seccomp`): an unprivileged user, a seccomp filter, no
+   new processes, rlimits;
+4. the jail around the child (:mod:`.jail`): bubblewrap namespaces — a read-only view of the
+   Python installation only, no network, its own pids;
+5. the trusted parent (:mod:`.verify`): gold answers never enter the child, every episode's
+   action log is replayed in a trusted session and every figure re-derived from it (fast
+   mode), or the sessions live in the parent and the child gets a proxy (strict mode).
+
+Every rejection or kill comes back as a :class:`SandboxOutcome` with a one-line reason.
 """
 
 from .allowlist import ALLOWED_MODULES
+from .episodes import validate_schedule
+from .jail import JailStatus, jail_status
 from .jobs import (
-    DESCRIBE_JOB,
-    EVALUATE_JOB,
-    checked_controller,
-    describe_job,
-    evaluate_job,
+    Candidate,
+    SweepOutcome,
+    describe_candidate,
     evaluate_sandboxed,
-    validate_schedule,
+    matched_env,
+    strict_mismatch,
+    sweep_candidate,
 )
 from .outcome import STATUSES, Limits, Rejection, SandboxOutcome
 from .policy import Violation, check_source
-from .runner import run_sandboxed
+from .runner import kill_all
+from .verify import Played
 
 __all__ = [
     "ALLOWED_MODULES",
-    "DESCRIBE_JOB",
-    "EVALUATE_JOB",
     "STATUSES",
+    "Candidate",
+    "JailStatus",
     "Limits",
+    "Played",
     "Rejection",
     "SandboxOutcome",
+    "SweepOutcome",
     "Violation",
     "check_source",
-    "checked_controller",
-    "describe_job",
-    "evaluate_job",
+    "describe_candidate",
     "evaluate_sandboxed",
-    "run_sandboxed",
+    "jail_status",
+    "kill_all",
+    "matched_env",
+    "strict_mismatch",
+    "sweep_candidate",
     "validate_schedule",
 ]

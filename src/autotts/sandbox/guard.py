@@ -164,6 +164,12 @@ def freeze_modules() -> None:
             module.__class__ = _FrozenModule
 
 
+def prepare() -> None:
+    """Read now what :func:`install` needs from disk (sysconfig's data module), before the
+    process loses the right to read the Python installation's private directories."""
+    read_roots()
+
+
 def read_roots() -> tuple[str, ...]:
     """Directories the candidate's process may still read from: the Python installation (for
     lazy imports and source lines in tracebacks), nothing else."""

@@ -1,139 +1,225 @@
-"""Trusted jobs that run candidate controllers inside the sandbox, and their callers.
+"""Running candidate controllers in the sandbox: the public entry points.
 
-A job runs in the sandbox child as ``job(payload, guard, load_controller)``: it does its
-trusted setup (loading environment files), calls ``guard()``, then ``load_controller()``, and
-returns JSON-able data. :func:`evaluate_job` is the evaluator's; :func:`evaluate_sandboxed`
-runs it (over several sandboxes in parallel, if asked) and returns ordinary
-:class:`~autotts.evaluate.EvalResult` records, identical to an unsandboxed ``evaluate`` but for
-timings.
+Two typed requests cross into the child (:mod:`.wire`): *describe* a class, or play
+*episodes*. :func:`describe_candidate` answers what a class is; :func:`sweep_candidate` plays a
+(environments × betas) grid and returns ordinary :class:`~autotts.evaluate.EvalResult`
+records built here from verified episodes (:mod:`.verify`), fast or strict;
+:func:`evaluate_sandboxed` splits a grid over parallel sandboxes; :func:`strict_check` re-runs
+a candidate strictly and compares.
+
+Environments are loaded here (trusted), matched here, and handed to the child as gold-free
+copies in a private directory, so the gold answers never enter the candidate's process.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
+import atexit
+import functools
 import os
-from collections.abc import Callable, Mapping, Sequence
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..controllers import Controller, ControllerSpec, make_solver
-from ..controllers.base import register_as
-from ..evaluate import EvalResult, Protocol, bootstrap_ci
-from .loader import describe
-from .outcome import Limits, Rejection, SandboxOutcome
-from .runner import run_sandboxed
-
-EVALUATE_JOB = "autotts.sandbox.jobs:evaluate_job"
-DESCRIBE_JOB = "autotts.sandbox.jobs:describe_job"
-Guard = Callable[[], None]
-Loader = Callable[[], type]
+from ..controllers import ControllerSpec
+from ..data import Environment, Question, apply_matching, load_env, write_env
+from ..evaluate import EvalResult, Protocol, RunSettings, bootstrap_ci, merge_chunks
+from .loader import policy_reason
+from .outcome import Limits, SandboxOutcome
+from .policy import check_source
+from .runner import ChildSetup, run_child
+from .verify import FastVerifier, Played, StrictServer
+from .wire import DescribeRequest, EpisodesRequest, RunSpec, request_to_json
 
 
-def validate_schedule(controller_cls: type, betas: Sequence[float]) -> str | None:
-    """The first problem with ``schedule(beta)`` over ``betas``, as one line, or None. A beta
-    controller's schedule must return a mapping of finite numbers, bools or strings (by
-    string keys) for every beta. Exceptions raised by ``schedule`` propagate."""
-    if not (issubclass(controller_cls, Controller) and controller_cls.uses_beta):
-        return None
-    for beta in betas:
-        where = f"schedule({beta:g})"
-        settings = controller_cls.schedule(beta)
-        if not isinstance(settings, Mapping):
-            return f"{where} returned {type(settings).__name__}, not a mapping"
-        for key, value in settings.items():
-            if not isinstance(key, str):
-                return f"{where} returned the non-string key {key!r:.40}"
-            if isinstance(value, str):
-                continue
-            if not isinstance(value, numbers.Real):
-                kind = type(value).__name__
-                return f"{where} returned {kind} for {key!r} (expected numbers, bools, strings)"
-            if not math.isfinite(float(value)):
-                return f"{where} returned {float(value)!r} for {key!r} (settings must be finite)"
+@dataclass(frozen=True)
+class Candidate:
+    """Untrusted controller code and the class to run."""
+
+    source: str
+    class_name: str
+    filename: str = "controller.py"
+
+
+@dataclass
+class SweepOutcome:
+    """A sandboxed sweep: the outcome, the verified results (env-major, then beta) and, per
+    (env index, beta index), the verified episodes kept for trace digests."""
+
+    outcome: SandboxOutcome
+    results: list[EvalResult] = field(default_factory=list)
+    kept: dict[tuple[int, int], list[Played]] = field(default_factory=dict)
+    knob_problems: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ environments
+_lock = threading.Lock()
+_child_dir: str | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(path: str, mtime_ns: int, size: int) -> Environment:
+    return load_env(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _matched(path: str, mtime_ns: int, size: int, match: str) -> Environment:
+    return apply_matching(_loaded(path, mtime_ns, size), match)
+
+
+def matched_env(path: str | os.PathLike[str], match: str) -> Environment:
+    """The environment at ``path`` as the evaluator sees it under ``match`` (cached by file)."""
+    p = os.path.abspath(os.fspath(path))
+    st = os.stat(p)
+    return _matched(p, st.st_mtime_ns, st.st_size, match)
+
+
+def _gold_free(env: Environment) -> Environment:
+    questions = tuple(
+        Question(q.index, q.text, "", q.probes, q.tokens, q.finals) for q in env.questions
+    )
+    return Environment(meta=env.meta, questions=questions, path=env.path)
+
+
+def child_copy(path: str | os.PathLike[str], match: str) -> str:
+    """A gold-free, already matched copy of the environment for the child (made once per
+    file and matching in this process's private directory)."""
+    global _child_dir
+    p = os.path.abspath(os.fspath(path))
+    st = os.stat(p)
+    with _lock:
+        if _child_dir is None:
+            _child_dir = tempfile.mkdtemp(prefix="autotts-envs-")
+            atexit.register(shutil.rmtree, _child_dir, True)
+        target = os.path.join(_child_dir, f"{abs(hash((p, st.st_mtime_ns, match)))}.json")
+        if not os.path.exists(target):
+            write_env(_gold_free(matched_env(p, match)), target)
+    return target
+
+
+def _child_dir_path() -> str:
+    assert _child_dir is not None
+    return _child_dir
+
+
+# ------------------------------------------------------------------ running
+def _envelope(
+    cand: Candidate, request: Any, check_policy: bool, bypass: bool = False
+) -> dict[str, Any]:
+    return {
+        "source": cand.source,
+        "filename": cand.filename,
+        "class_name": cand.class_name,
+        "check_policy": check_policy and not bypass,
+        "unsafe_no_guard": bypass,
+        "request": request_to_json(request),
+    }
+
+
+def _static_refusal(cand: Candidate, check_policy: bool) -> SandboxOutcome | None:
+    if check_policy:
+        violations = check_source(cand.source, cand.filename)
+        if violations:
+            details = tuple(map(str, violations))
+            return SandboxOutcome("policy", policy_reason(violations), None, 0.0, details=details)
+    if not cand.class_name.isidentifier():
+        return SandboxOutcome("error", f"{cand.class_name!r} is not a class name", None, 0.0)
     return None
 
 
-def checked_controller(cls: type, name: str) -> str:
-    """Register ``cls`` for the evaluator under ``name`` behind a trusted wrapper; returns the
-    name to put in a :class:`ControllerSpec`. The wrapper builds ``cls`` exactly as
-    ``make_solver`` would, turns running out of memory in ``solve`` into the end of the run
-    (status ``memory``) instead of a per-episode error, and rejects an ``answer()`` that is not
-    a string (an object equal to everything would otherwise count as correct)."""
-    inner = register_as(f"{name} (candidate)", cls)
+def _ignore_frames(kind: bytes, payload: bytes, watch: Any) -> None:
+    from .wire import WireError
 
-    class Checked(Controller):
-        def __init__(self, beta: float | None = None, **params: Any) -> None:
-            self.beta, self.settings = beta, dict(params)
-            self._solve = make_solver(ControllerSpec(inner, params, beta))
-
-        def solve(self, session: Any) -> Any:
-            try:
-                answer = self._solve(session)
-            except MemoryError:
-                raise Rejection("memory", "ran out of memory in solve()") from None
-            answered = session.answered
-            if answered is not None and type(answered) is not str:
-                raise TypeError(f"answered with {type(answered).__name__}, not a str")
-            return answer
-
-    return register_as(name, Checked)
+    raise WireError(f"an unexpected frame {kind!r} from a describe")
 
 
-def check_schedules(cls: type, betas: Sequence[float | None]) -> None:
-    """Raise :class:`Rejection` (``invalid``, or ``error`` with the candidate's line) unless
-    ``schedule(beta)`` gives valid settings at every beta."""
-    for beta in (b for b in betas if b is not None):
-        try:
-            problem = validate_schedule(cls, [beta])
-        except MemoryError:
-            raise
-        except Exception as e:
-            raise Rejection("error", describe(e, f"schedule({beta:g}) raised ")) from e
-        if problem:
-            raise Rejection("invalid", problem)
+def describe_candidate(
+    cand: Candidate,
+    betas: Sequence[float | None] = (),
+    *,
+    contract: bool = False,
+    limits: Limits = Limits(),  # noqa: B008  (frozen)
+    _unsafe_skip_policy: bool = False,
+    _unsafe_bypass: bool = False,
+) -> SandboxOutcome:
+    """What the class is: ``data = {"controller", "uses_beta", "defaults", "knob_problems"}``.
+    Tests only: ``_unsafe_skip_policy`` skips the static policy; ``_unsafe_bypass`` also the
+    Python guard (a complete policy bypass: only the OS layers stand)."""
+    check = not (_unsafe_skip_policy or _unsafe_bypass)
+    refused = _static_refusal(cand, check)
+    if refused is not None:
+        return refused
+    req = DescribeRequest(tuple(betas), contract)
+    envelope = _envelope(cand, req, check, _unsafe_bypass)
+    return run_child(ChildSetup(envelope), limits, _ignore_frames)
 
 
-def evaluate_job(payload: dict[str, Any], guard: Guard, load_controller: Loader) -> dict[str, Any]:
-    """Evaluate the candidate. ``payload``: ``{"envs": [paths], "betas": [b or None, ...],
-    "protocol": {"name", "replicates", "seed"}, "match", "kappa_probe", "budget", "params",
-    "name"}``; returns ``{"results": [EvalResult.to_json(), ...]}`` (env-major, then beta)."""
-    from ..data import load_env
-    from ..evaluate import evaluate
-
-    envs = [load_env(p) for p in payload["envs"]]
-    protocol = Protocol(**payload["protocol"])
-    betas: list[float | None] = payload["betas"]
-    guard()
-    cls = load_controller()
-    check_schedules(cls, betas)
-    name = checked_controller(cls, payload.get("name") or cls.__name__)
-    results = evaluate(
-        envs,
-        ControllerSpec(name, dict(payload.get("params") or {})),
-        betas,
-        protocol=protocol,
-        match=payload.get("match", "exact"),
-        kappa_probe=payload.get("kappa_probe", 0.0),
-        budget=payload.get("budget"),
-        workers=1,
-    )
-    return {"results": [r.to_json() for r in results]}
-
-
-def describe_job(payload: dict[str, Any], guard: Guard, load_controller: Loader) -> dict[str, Any]:
-    """What the caller needs to choose betas: ``{"controller": is a Controller subclass,
-    "uses_beta": bool or None, "defaults": {name: value}}``."""
-    guard()
-    cls = load_controller()
-    if not issubclass(cls, Controller):
-        return {"controller": False, "uses_beta": None, "defaults": {}}
-    defaults = {
-        str(k): v if isinstance(v, (bool, int, float, str)) or v is None else repr(v)
-        for k, v in dict(cls.defaults).items()
-    }
-    return {"controller": True, "uses_beta": bool(cls.uses_beta), "defaults": defaults}
+def sweep_candidate(
+    cand: Candidate,
+    env_paths: Sequence[str | os.PathLike[str]],
+    betas: Sequence[float | None],
+    *,
+    protocol: Protocol | None = None,
+    match: str = "exact",
+    kappa_probe: float = 0.0,
+    budget: float | None = None,
+    params: dict[str, Any] | None = None,
+    strict: bool = False,
+    contract: bool = False,
+    keep: int = 0,
+    label: str | None = None,
+    limits: Limits = Limits(),  # noqa: B008  (frozen)
+    progress: Callable[[int], None] | None = None,
+    _unsafe_skip_policy: bool = False,
+    _unsafe_bypass: bool = False,
+) -> SweepOutcome:
+    """Play ``cand`` on every (environment, beta) in one sandbox and verify every episode.
+    Tests only: ``_unsafe_skip_policy`` skips the static policy; ``_unsafe_bypass`` also the
+    Python guard, as if the candidate had defeated both: the OS layers and the parent's
+    verification must hold on their own."""
+    check = not (_unsafe_skip_policy or _unsafe_bypass)
+    refused = _static_refusal(cand, check)
+    if refused is not None:
+        return SweepOutcome(refused)
+    proto = protocol or Protocol()
+    paths = [os.path.abspath(os.fspath(p)) for p in env_paths]
+    envs = [matched_env(p, match) for p in paths]
+    files = tuple(child_copy(p, match) for p in paths) if not strict else ()
+    run = RunSpec(proto.name, proto.replicates, proto.seed, kappa_probe, budget)
+    name = f"candidate_{cand.class_name}"
+    req = EpisodesRequest(files, tuple(betas), run, dict(params or {}), name, strict, contract)
+    rs = RunSettings(proto, kappa_probe, budget)
+    handler: FastVerifier | StrictServer
+    if strict:
+        server = StrictServer(envs, len(betas), rs, keep, progress)
+        setup = ChildSetup(_envelope(cand, req, check, _unsafe_bypass), first=server.first())
+        handler = server
+    else:
+        handler = FastVerifier(envs, len(betas), rs, keep, progress)
+        envelope = _envelope(cand, req, check, _unsafe_bypass)
+        setup = ChildSetup(envelope, read_only=(_child_dir_path(),))
+    outcome = run_child(setup, limits, handler.on_frame)
+    if not outcome.ok:
+        return SweepOutcome(outcome)
+    assert outcome.data is not None
+    problems = [str(p) for p in outcome.data.get("knob_problems") or []]
+    if problems:
+        return SweepOutcome(outcome, knob_problems=problems)
+    if not handler.complete:
+        bad = SandboxOutcome("forged", "the sandbox ended before every episode was played", None, 0)
+        return SweepOutcome(bad)
+    shown = label or cand.class_name
+    results = []
+    for ei, (path, env) in enumerate(zip(paths, envs, strict=True)):
+        for bj, beta in enumerate(betas):
+            spec = ControllerSpec(shown, dict(params or {}), beta)
+            r = merge_chunks(env, spec, rs, match, handler.chunks[(ei, bj)])
+            results.append(replace(r, env=path))
+    data = {"results": [r.to_json() for r in results]}
+    return SweepOutcome(replace(outcome, data=data), results, handler.kept)
 
 
 def evaluate_sandboxed(
@@ -152,61 +238,71 @@ def evaluate_sandboxed(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     filename: str = "controller.py",
+    strict: bool = False,
 ) -> tuple[SandboxOutcome, list[EvalResult]]:
     """Evaluate candidate ``source`` (class ``class_name``) in the sandbox on ``env_paths`` at
     each beta. The (environment, beta) grid is split over up to ``workers`` sandboxes run in
-    parallel; ``progress`` gets the episodes of each finished one. Returns the outcome (the
-    first failure, if any) and the results, env-major then beta, as ``evaluate`` orders them;
-    ``controller`` in the results is ``label`` (default: the class name), ``env`` the path as
-    given. The bootstrap interval is recomputed here from the per-question accuracies."""
+    parallel. Returns the outcome (the first failure, if any) and the verified results,
+    env-major then beta; ``env`` in the results is the path as given."""
     paths = [os.fspath(p) for p in env_paths]
     if not paths or not betas:
         raise ValueError("evaluate_sandboxed needs environments and betas")
-    proto = protocol or Protocol()
-    base = {
-        "protocol": {"name": proto.name, "replicates": proto.replicates, "seed": proto.seed},
-        "match": match,
-        "kappa_probe": kappa_probe,
-        "budget": budget,
-        "params": dict(params or {}),
-        "name": class_name,
-    }
+    cand = Candidate(source, class_name, filename)
     groups = split_grid(len(paths), len(betas), workers)
 
-    def run(group: tuple[list[int], list[int]]) -> tuple[SandboxOutcome, list[EvalResult]]:
+    def one(group: tuple[list[int], list[int]]) -> SweepOutcome:
         env_ix, beta_ix = group
-        payload = {
-            **base,
-            "envs": [os.path.abspath(paths[i]) for i in env_ix],
-            "betas": [betas[j] for j in beta_ix],
-        }
-        out = run_sandboxed(source, class_name, EVALUATE_JOB, payload, limits, filename=filename)
-        if not out.ok:
-            return out, []
-        assert out.data is not None
-        records = out.data["results"]
-        keys = [(i, j) for i in env_ix for j in beta_ix]
-        results = [
-            _relabel(EvalResult.from_json(rec), paths[i], label or class_name)
-            for rec, (i, _) in zip(records, keys, strict=True)
-        ]
-        if progress:
-            progress(sum(r.episodes for r in results))
-        return out, results
+        return sweep_candidate(
+            cand,
+            [paths[i] for i in env_ix],
+            [betas[j] for j in beta_ix],
+            protocol=protocol,
+            match=match,
+            kappa_probe=kappa_probe,
+            budget=budget,
+            params=params,
+            strict=strict,
+            label=label,
+            limits=limits,
+            progress=progress,
+        )
 
     with ThreadPoolExecutor(max(1, min(workers, len(groups)))) as pool:
-        done = list(pool.map(run, groups))
-    failed = [out for out, _ in done if not out.ok]
+        done = list(pool.map(one, groups))
+    failed = [d.outcome for d in done if not d.outcome.ok]
     if failed:
         return failed[0], []
     by_key: dict[tuple[int, int], EvalResult] = {}
-    for (env_ix, beta_ix), (_, results) in zip(groups, done, strict=True):
+    for (env_ix, beta_ix), d in zip(groups, done, strict=True):
         keys = [(i, j) for i in env_ix for j in beta_ix]
-        by_key.update(zip(keys, results, strict=True))
+        for key, r in zip(keys, d.results, strict=True):
+            by_key[key] = replace(r, env=paths[key[0]], accuracy_ci95=_ci(r))
     ordered = [by_key[(i, j)] for i in range(len(paths)) for j in range(len(betas))]
-    seconds = max(out.seconds for out, _ in done)
+    seconds = max(d.outcome.seconds for d in done)
     summary = SandboxOutcome("ok", "", {"results": [r.to_json() for r in ordered]}, seconds)
     return summary, ordered
+
+
+def _ci(r: EvalResult) -> tuple[float, float]:
+    return bootstrap_ci(r.per_question_accuracy) if r.per_question_accuracy else r.accuracy_ci95
+
+
+def strict_mismatch(fast: Sequence[EvalResult], strict: Sequence[EvalResult]) -> str | None:
+    """Why the strict results are not the fast ones (one line), or None if they agree."""
+    for f, s in zip(fast, strict, strict=True):
+        same = (
+            f.per_question_accuracy == s.per_question_accuracy
+            and f.avg_total_tokens == s.avg_total_tokens
+            and f.avg_sequential_tokens == s.avg_sequential_tokens
+        )
+        if not same:
+            beta = "" if f.beta is None else f" beta {f.beta:g}"
+            return (
+                f"{f.env}{beta}: fast mode {f.accuracy:.2f}% at {f.avg_total_tokens:,.0f} tokens, "
+                f"strict mode {s.accuracy:.2f}% at {s.avg_total_tokens:,.0f}: its results "
+                "depend on chain data it had not revealed"
+            )
+    return None
 
 
 def split_grid(n_envs: int, n_betas: int, workers: int) -> list[tuple[list[int], list[int]]]:
@@ -220,10 +316,3 @@ def split_grid(n_envs: int, n_betas: int, workers: int) -> list[tuple[list[int],
     env_chunks = [list(range(n_envs))[k::ge] for k in range(ge)]
     beta_chunks = [list(range(n_betas))[k::gb] for k in range(gb)]
     return [(e, b) for e in env_chunks for b in beta_chunks]
-
-
-def _relabel(r: EvalResult, env: str, controller: str) -> EvalResult:
-    # The child computed everything; the interval is recomputed from the per-question
-    # accuracies here, so nothing the candidate did to numpy in the child can shape it.
-    ci = bootstrap_ci(r.per_question_accuracy) if r.per_question_accuracy else r.accuracy_ci95
-    return replace(r, env=env, controller=controller, accuracy_ci95=ci)

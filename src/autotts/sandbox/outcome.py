@@ -5,21 +5,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("ok", "policy", "timeout", "memory", "cpu", "crash", "error", "invalid", "output")
+STATUSES = (
+    "ok",
+    "policy",
+    "timeout",
+    "memory",
+    "cpu",
+    "crash",
+    "error",
+    "invalid",
+    "output",
+    "forged",  # what the candidate's process reported does not survive the trusted replay
+    "cheat",  # strict mode (no unrevealed data in its memory) gives other results than fast
+)
 MAX_REASON = 400
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one sandbox process: wall clock, address space (``RLIMIT_AS``), CPU
-    time (``RLIMIT_CPU``; ``None`` means the wall-clock limit) and result size."""
+    """Limits of one sandbox process: wall clock, address space (``RLIMIT_AS``), CPU time
+    (``RLIMIT_CPU``; ``None`` means the wall-clock limit), the time one episode may take
+    (``None``: no per-episode limit), and whether a missing OS layer is an error."""
 
-    timeout_s: float = 120.0
-    memory_mb: int = 2048
+    timeout_s: float = 300.0
+    memory_mb: int = 4096
     cpu_s: float | None = None
     output_mb: float = 16.0
+    episode_timeout_s: float | None = 5.0
+    require_jail: bool = False
 
     def __post_init__(self) -> None:
+        if self.episode_timeout_s is not None and not self.episode_timeout_s > 0:
+            got = self.episode_timeout_s
+            raise ValueError(f"Limits.episode_timeout_s must be positive or None, got {got!r}")
         for name in ("timeout_s", "memory_mb", "output_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")

@@ -1,21 +1,22 @@
-"""Running a job on candidate code in a sandbox process, from the trusted side.
+"""Starting a sandbox process and talking to it, from the trusted side.
 
-:func:`run_sandboxed` checks the code statically, then starts a fresh interpreter
-(``python -I -B``: no user site, no ``PYTHON*`` variables, no bytecode writes; not a fork of this
-process) in its own session and process group, with only stdin/stdout/stderr pipes, a fresh
-scratch directory as its working directory (removed afterwards) and a minimal environment (one
-BLAS/OpenMP thread, so ``RLIMIT_AS`` does not break numpy). The child sets its own rlimits
-(:mod:`.child`). The wall-clock limit is enforced here: at the deadline the whole process group
-gets SIGKILL; the group is also killed after a normal exit, so nothing the candidate might have
-started survives. Every ending is a :class:`SandboxOutcome` with a one-line reason.
+:func:`run_child` starts a fresh interpreter (``python -I -B``: no user site, no ``PYTHON*``
+variables, no bytecode writes; never a fork of this process) inside the jail (:mod:`.jail`)
+when the host has one, in its own session and process group, with only pipes: the request
+goes down stdin (which stays open for strict mode's replies), frames come back on stdout, the
+tail of stderr is kept as the log. It has a fresh scratch directory (removed afterwards) and a
+minimal environment (one BLAS/OpenMP thread, so ``RLIMIT_AS`` does not break numpy).
+
+Clocks: the wall-clock limit for the whole run, and a per-episode limit restarted each time the
+handler says an episode started; at either deadline the process group gets SIGKILL (the
+jail's pid namespace takes every process in it along). The group is also killed after a
+normal exit. Every ending is a :class:`SandboxOutcome` with a one-line reason.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import selectors
 import signal
 import subprocess
@@ -23,14 +24,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .loader import policy_reason
-from .outcome import STATUSES, Limits, SandboxOutcome, one_line
-from .policy import check_source
+from .jail import jail_prefix, jail_status, warn_missing
+from .outcome import STATUSES, Limits, Rejection, SandboxOutcome, one_line
+from .wire import STATUS, FrameReader, WireError, json_frame, parse_json
 
-JOB_PATTERN = re.compile(r"autotts(\.[A-Za-z_]\w*)+:[A-Za-z_]\w*")
 LOG_TAIL_BYTES = 16_384
 _THREAD_VARS = (
     "OPENBLAS_NUM_THREADS",
@@ -42,60 +43,40 @@ _THREAD_VARS = (
 _MEMORY_HINTS = ("MemoryError", "Cannot allocate memory", "out of memory", "std::bad_alloc")
 
 
-def run_sandboxed(
-    source: str,
-    class_name: str,
-    job: str,
-    payload: dict[str, Any],
-    limits: Limits = Limits(),  # noqa: B008  (frozen)
-    *,
-    filename: str = "controller.py",
-    _unsafe_skip_policy: bool = False,
-) -> SandboxOutcome:
-    """Run ``job`` (``"autotts.module:function"``, trusted code) on candidate ``source`` in a
-    sandbox process; its class is ``class_name``. The job is called there as
-    ``job(payload, guard, load_controller)`` and returns JSON-able data.
+class Watch:
+    """The per-episode clock, restarted by the frame handler."""
 
-    ``_unsafe_skip_policy`` (tests only) skips the static policy, here and in the child, to
-    show that the run-time wall holds on its own."""
-    start = time.monotonic()
-    if not JOB_PATTERN.fullmatch(job):
-        raise ValueError(f"job {job!r}: name a function in the autotts package, 'autotts.x:f'")
-    if not _unsafe_skip_policy:
-        violations = check_source(source, filename)
-        if violations:
-            return SandboxOutcome(
-                "policy",
-                policy_reason(violations),
-                None,
-                time.monotonic() - start,
-                details=tuple(map(str, violations)),
-            )
-    if not class_name.isidentifier():
-        return SandboxOutcome("error", f"{class_name!r} is not a class name", None, 0.0)
-    request = {
-        "source": source,
-        "filename": filename,
-        "class_name": class_name,
-        "job": job,
-        "payload": payload,
-        "check_policy": not _unsafe_skip_policy,
-    }
-    stdin = json.dumps(request).encode()
-    with tempfile.TemporaryDirectory(prefix="autotts-sandbox-", ignore_cleanup_errors=True) as d:
-        done = run_process(
-            child_command(limits),
-            stdin,
-            timeout_s=limits.timeout_s,
-            cwd=d,
-            env=child_environment(d),
-            max_output=int(limits.output_mb * (1 << 20)),
-        )
-    return interpret(done, limits, time.monotonic() - start)
+    def __init__(self, limit_s: float | None) -> None:
+        self.limit_s = limit_s
+        self.label: str | None = None
+        self.deadline = float("inf")
+
+    def episode_started(self, label: str) -> None:
+        self.label = label
+        if self.limit_s is not None:
+            self.deadline = time.monotonic() + self.limit_s
+
+    def idle(self) -> None:
+        self.label, self.deadline = None, float("inf")
 
 
-def child_command(limits: Limits) -> list[str]:
-    """The child's command line: a fresh isolated interpreter that finds this autotts."""
+# on_frame(kind, payload, watch) -> bytes to send to the child, or None; raises Rejection
+# (e.g. forged) to end the run.
+FrameHandler = Callable[[bytes, bytes, Watch], "bytes | None"]
+
+
+@dataclass(frozen=True)
+class ChildSetup:
+    """What to run: the envelope (request, candidate) and what the jail must show."""
+
+    envelope: dict[str, Any]
+    read_only: tuple[str, ...] = ()
+    first: bytes = b""  # frames to send right after the request (strict mode's first episode)
+
+
+def child_command(limits: Limits, jailed: bool = False) -> list[str]:
+    """The child's command line: a fresh isolated interpreter that finds this autotts. In the
+    jail its parent is bubblewrap's init (``--die-with-parent`` ties it to this process)."""
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     bootstrap = (
         f"import sys; sys.path.insert(0, {package_root!r}); "
@@ -111,8 +92,7 @@ def child_command(limits: Limits) -> list[str]:
         str(limits.memory_mb),
         "--cpu-s",
         repr(limits.cpu_limit_s),
-        "--parent",
-        str(os.getpid()),
+        *(() if jailed else ("--parent", str(os.getpid()))),
     ]
 
 
@@ -122,28 +102,50 @@ def child_environment(scratch: str) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
-class ProcessResult:
-    returncode: int
-    stdout: bytes
-    log: bytes  # the tail of stderr
-    timed_out: bool
-    overflow: bool  # stdout exceeded max_output
-    cpu_seconds: float
+def run_child(setup: ChildSetup, limits: Limits, on_frame: FrameHandler) -> SandboxOutcome:
+    """Run the sandbox child on ``setup`` and feed its frames to ``on_frame`` until it ends."""
+    start = time.monotonic()
+    status = jail_status()
+    if not status.available:
+        assert status.problem is not None
+        if limits.require_jail:
+            return SandboxOutcome(
+                "error", f"no OS jail on this host: {status.problem} (--require-jail)", None, 0.0
+            )
+        warn_missing("OS namespaces (bubblewrap)", status.problem)
+    seccomp = os.environ.get("AUTOTTS_SANDBOX_SECCOMP", "").lower() not in ("off", "0", "no")
+    envelope = {**setup.envelope, "require_layers": limits.require_jail, "seccomp": seccomp}
+    first = json_frame(b"Q", envelope) + setup.first
+    with tempfile.TemporaryDirectory(prefix="autotts-sandbox-", ignore_cleanup_errors=True) as d:
+        env = child_environment(d)
+        argv = child_command(limits, jailed=status.bwrap is not None)
+        if status.bwrap is not None:
+            argv = [*jail_prefix(status.bwrap, d, list(setup.read_only), env), *argv]
+        end = _converse(argv, first, d, env, limits, on_frame)
+    if status.bwrap is not None and 128 < end.returncode < 128 + 65:
+        end.returncode = 128 - end.returncode  # bubblewrap reports a child's signal as 128 + n
+    return interpret(end, limits, time.monotonic() - start)
 
 
-def run_process(
+@dataclass
+class _Ending:
+    timed_out: str | None = None  # the reason
+    rejected: Rejection | None = None
+    malformed: str | None = None
+    final: dict[str, Any] | None = None
+    log: bytes = b""
+    returncode: int = 0
+    cpu_seconds: float = 0.0
+
+
+def _converse(
     argv: list[str],
-    stdin: bytes,
-    *,
-    timeout_s: float,
+    first: bytes,
     cwd: str,
     env: dict[str, str],
-    max_output: int,
-) -> ProcessResult:
-    """Run ``argv`` in a new session with pipes only; feed ``stdin``; collect stdout (up to
-    ``max_output`` bytes) and the tail of stderr; SIGKILL its process group at the deadline, on
-    overflow, and once the leader has exited."""
+    limits: Limits,
+    on_frame: FrameHandler,
+) -> _Ending:
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
@@ -157,72 +159,88 @@ def run_process(
     assert proc.stdin and proc.stdout and proc.stderr
     with _LIVE_LOCK:
         _LIVE.add(proc.pid)
-    deadline = time.monotonic() + timeout_s
-    out, log = bytearray(), bytearray()
-    timed_out = overflow = False
-    pending = memoryview(stdin)
+    end = _Ending()
+    watch = Watch(limits.episode_timeout_s)
+    deadline = time.monotonic() + limits.timeout_s
+    reader = FrameReader()
+    log = bytearray()
+    pending = bytearray(first)
     sel = selectors.DefaultSelector()
     try:
         os.set_blocking(proc.stdin.fileno(), False)
         sel.register(proc.stdin, selectors.EVENT_WRITE)
         sel.register(proc.stdout, selectors.EVENT_READ)
         sel.register(proc.stderr, selectors.EVENT_READ)
-        leader_gone = False
-        while sel.get_map() and not overflow:
+        writing = True
+        while proc.stdout in sel.get_map() or proc.stderr in sel.get_map():
             now = time.monotonic()
             if now >= deadline:
-                timed_out = True
+                end.timed_out = f"timed out after {limits.timeout_s:g} s (wall clock): killed"
                 break
-            if not leader_gone and _exited(proc.pid):
-                leader_gone = True
-                _kill_group(proc.pid)  # anything left holding our pipes
-            for key, _ in sel.select(min(0.05, deadline - now)):
+            if now >= watch.deadline:
+                end.timed_out = (
+                    f"{watch.label} ran longer than {limits.episode_timeout_s:g} s "
+                    "(the per-episode limit): killed"
+                )
+                break
+            if pending and not writing:
+                sel.register(proc.stdin, selectors.EVENT_WRITE)
+                writing = True
+            wait = min(0.25, deadline - now, max(0.0, watch.deadline - now))
+            for key, _ in sel.select(wait):
                 if key.fileobj is proc.stdin:
                     try:
-                        pending = pending[os.write(key.fd, pending[:65536]) :]
-                    except BrokenPipeError:
-                        pending = pending[:0]
+                        del pending[: os.write(key.fd, pending[:65536])]
+                    except (BrokenPipeError, BlockingIOError):
+                        pending.clear()
                     if not pending:
                         sel.unregister(proc.stdin)
-                        proc.stdin.close()
+                        writing = False
                     continue
-                chunk = os.read(key.fd, 65536)
+                chunk = os.read(key.fd, 1 << 20)
                 if not chunk:
                     sel.unregister(key.fileobj)
-                elif key.fileobj is proc.stdout:
-                    out += chunk
-                    overflow = len(out) > max_output
-                else:
+                    continue
+                if key.fileobj is proc.stderr:
                     log += chunk
                     if len(log) > 2 * LOG_TAIL_BYTES:
                         del log[:-LOG_TAIL_BYTES]
-        if timed_out or overflow:
-            _kill_group(proc.pid)
-        while not _exited(proc.pid):  # pipes closed: wait for the leader, without reaping it
-            if time.monotonic() >= deadline and not timed_out:
-                timed_out = True
-                _kill_group(proc.pid)
-            time.sleep(0.005)
-        _kill_group(proc.pid)  # the unreaped leader keeps the group id from being reused
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+                    continue
+                for kind, payload in reader.feed(chunk):
+                    if kind == STATUS:
+                        end.final = parse_json(payload, "the status frame")
+                        continue
+                    reply = on_frame(kind, payload, watch)
+                    if reply:
+                        pending += reply
+                if pending and not writing:  # most replies fit the pipe at once
+                    try:
+                        del pending[: os.write(proc.stdin.fileno(), pending)]
+                    except BlockingIOError:
+                        pass
+                    except BrokenPipeError:
+                        pending.clear()
+            if end.final is not None and proc.stdout not in sel.get_map():
+                break
+    except Rejection as r:
+        end.rejected = r
+    except WireError as e:
+        end.malformed = str(e)
     finally:
         with _LIVE_LOCK:
             _LIVE.discard(proc.pid)
         sel.close()
-        if proc.returncode is None:
-            _kill_group(proc.pid)
-            proc.wait()
+        _kill_group(proc.pid)
+        with contextlib.suppress(ChildProcessError):
+            _, st, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(st)
+            end.cpu_seconds = usage.ru_utime + usage.ru_stime
         for f in (proc.stdin, proc.stdout, proc.stderr):
-            f.close()
-    return ProcessResult(
-        proc.returncode,
-        bytes(out),
-        bytes(log[-LOG_TAIL_BYTES:]),
-        timed_out,
-        overflow,
-        usage.ru_utime + usage.ru_stime,
-    )
+            with contextlib.suppress(OSError):
+                f.close()
+    end.returncode = proc.returncode if proc.returncode is not None else -9
+    end.log = bytes(log[-LOG_TAIL_BYTES:])
+    return end
 
 
 _LIVE: set[int] = set()  # process groups of running sandboxes
@@ -239,18 +257,14 @@ def kill_all() -> int:
     return len(groups)
 
 
-def _exited(pid: int) -> bool:
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-
-
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
 
 
-def interpret(done: ProcessResult, limits: Limits, seconds: float) -> SandboxOutcome:
-    """The outcome of a finished sandbox process."""
-    log = done.log.decode("utf-8", "replace")
+def interpret(end: _Ending, limits: Limits, seconds: float) -> SandboxOutcome:
+    """The outcome of a finished sandbox conversation."""
+    log = end.log.decode("utf-8", "replace")
 
     def outcome(
         status: str, reason: str = "", data: Any = None, details: Any = ()
@@ -259,33 +273,41 @@ def interpret(done: ProcessResult, limits: Limits, seconds: float) -> SandboxOut
             status, one_line(reason), data, round(seconds, 3), log, tuple(details)
         )
 
-    if done.timed_out:
-        return outcome("timeout", f"timed out after {limits.timeout_s:g} s (wall clock): killed")
-    if done.overflow:
-        return outcome("output", f"the result exceeded {limits.output_mb:g} MB")
-    rc, cpu_limit = done.returncode, limits.cpu_limit_s
-    if rc < 0:
+    if end.rejected is not None:
+        r = end.rejected
+        return outcome(r.status, r.reason, None, r.details)
+    if end.timed_out:
+        return outcome("timeout", end.timed_out)
+    if end.malformed:
+        return outcome("output", f"the sandbox's output is malformed ({end.malformed})")
+    rc, cpu_limit = end.returncode, limits.cpu_limit_s
+    msg = end.final
+    if rc < 0 and msg is None:
         sig = signal.Signals(-rc)
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and done.cpu_seconds >= cpu_limit):
+        if sig == signal.SIGSYS:
+            return outcome("policy", "the candidate made a system call the sandbox forbids")
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and end.cpu_seconds >= cpu_limit):
             return outcome("cpu", f"exceeded the CPU time limit of {cpu_limit:g} s")
         if any(h in log for h in _MEMORY_HINTS):
             return outcome("memory", f"ran out of memory (limit {limits.memory_mb} MB)")
         return outcome("crash", f"the process died of {sig.name} ({signal.strsignal(sig)})")
-    text = done.stdout.strip()
-    if not text:
+    if msg is None:
         if any(h in log for h in _MEMORY_HINTS):
             return outcome("memory", f"ran out of memory (limit {limits.memory_mb} MB)")
         last = log.strip().splitlines()[-1:] or ["no output"]
         return outcome("crash", f"the process exited with status {rc} without a result: {last[0]}")
-    try:
-        msg = json.loads(text)
-        status = msg["status"]
-        if status not in STATUSES or "\n" in text.decode():
-            raise ValueError(f"unknown status {status!r}" if status not in STATUSES else "2 lines")
-    except (ValueError, KeyError, TypeError) as e:
-        return outcome("output", f"the result is malformed ({type(e).__name__}: {e})")
+    status = msg.get("status") if isinstance(msg, dict) else None
+    if status not in STATUSES:
+        return outcome("output", f"the result is malformed (status {status!r})")
+    assert isinstance(msg, dict)
+    for layer in msg.get("missing_layers") or ():
+        warn_missing("seccomp / unprivileged user", str(layer))
     if status == "ok":
-        if not isinstance(msg.get("data"), dict):
+        data = msg.get("data")
+        if not isinstance(data, dict):
             return outcome("output", "the job's result is not a JSON object")
-        return outcome("ok", "", msg["data"])
-    return outcome(status, str(msg.get("reason", "")), None, msg.get("details") or ())
+        return outcome("ok", "", data)
+    details = msg.get("details") or ()
+    if not isinstance(details, list):
+        details = ()
+    return outcome(status, str(msg.get("reason", "")), None, [str(d) for d in details])

@@ -1,8 +1,9 @@
 """Cheap evaluation of a genome's rendered code, and the fitness the search ranks it by.
 
-The cheap evaluation runs in the sandbox like any candidate (:func:`cheap_job`): a few betas and
-a few replicates on every search environment, under the same chain orders for every genome
-(common random numbers, so comparisons between genomes are paired).
+The cheap evaluation runs in the sandbox like any candidate (``CheapSettings.sweep``): a few
+betas and a few replicates on every search environment, under the same chain orders for every
+genome (common random numbers, so comparisons between genomes are paired).
+
 
 Fitness (accuracy points; higher is better), per search environment then combined:
 
@@ -22,16 +23,14 @@ loses on the others rank below a steady one.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ...evaluate.frontier import envelope, interpolate, matched_advantage
 from ..contract import contract_problems
 
 Point = tuple[float, float]
-CHEAP_JOB = "autotts.discover.evolve.fitness:cheap_job"
 
 
 @dataclass(frozen=True)
@@ -122,37 +121,3 @@ def rows_of(results: Sequence[Mapping[str, Any]]) -> EnvPoints:
             for r in results
         )
     )
-
-
-def cheap_job(
-    payload: dict[str, Any], guard: Callable[[], None], load_controller: Callable[[], type]
-) -> dict[str, Any]:
-    """The sandbox job: ``{"envs": [paths], "betas", "protocol": {name, replicates, seed},
-    "match", "kappa_probe", "budget", "name"}`` → ``{"results": [[EvalResult JSON per beta] per
-    env]}``."""
-    from ...controllers import ControllerSpec
-    from ...data import load_env
-    from ...evaluate import Protocol, evaluate
-    from ...sandbox import checked_controller
-    from ...sandbox.jobs import check_schedules
-
-    envs = [load_env(Path(p)) for p in payload["envs"]]
-    guard()
-    cls = load_controller()
-    check_schedules(cls, payload["betas"])
-    name = checked_controller(cls, payload["name"])
-    betas = list(payload["betas"])
-    results = evaluate(
-        envs,
-        ControllerSpec(name),
-        betas,
-        protocol=Protocol(**payload["protocol"]),
-        match=payload["match"],
-        kappa_probe=payload["kappa_probe"],
-        budget=payload.get("budget"),
-    )
-    out = [r.to_json() for r in results]
-    for r in out:
-        r["per_question_accuracy"] = []  # not needed; keeps the reply small
-    n = len(betas)
-    return {"results": [out[i * n : (i + 1) * n] for i in range(len(envs))]}

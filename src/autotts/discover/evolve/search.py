@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .fitness import CHEAP_JOB, EnvPoints, Fitness, fitness, rows_of
+from .fitness import EnvPoints, Fitness, fitness, rows_of
 from .genome import Genome, crossover, mutate, random_genome, seed_genomes, suggest
 from .render import class_name, render
 
@@ -45,16 +45,21 @@ class CheapSettings:
     timeout_s: float = 120.0
     memory_mb: int = 4096
 
-    def payload(self, envs: Sequence[str], name: str) -> dict[str, Any]:
-        return {
-            "envs": list(envs),
-            "betas": list(self.betas),
-            "protocol": {"name": self.protocol, "replicates": self.replicates, "seed": self.seed},
-            "match": self.match,
-            "kappa_probe": self.kappa_probe,
-            "budget": self.budget,
-            "name": name,
-        }
+    def sweep(self, source: str, class_name: str, envs: Sequence[str]) -> Any:
+        """The cheap sweep of rendered code, in the sandbox (verified there, fast mode)."""
+        from ...evaluate import Protocol
+        from ...sandbox import Candidate, Limits, sweep_candidate
+
+        return sweep_candidate(
+            Candidate(source, class_name),
+            list(envs),
+            list(self.betas),
+            protocol=Protocol(self.protocol, self.replicates, self.seed),
+            match=self.match,
+            kappa_probe=self.kappa_probe,
+            budget=self.budget,
+            limits=Limits(timeout_s=self.timeout_s, memory_mb=self.memory_mb),
+        )
 
 
 @dataclass
@@ -232,21 +237,19 @@ class Search:
         on_done: Callable[[], None] | None = None,
     ) -> list[Member]:
         """Cheap-evaluate ``genomes`` in sandboxes, ``workers`` at a time; results in order."""
-        from ...sandbox import Limits, run_sandboxed
-
         cmc, frontiers = reference
-        limits = Limits(timeout_s=self.settings.timeout_s, memory_mb=self.settings.memory_mb)
+        n = len(self.settings.betas)
 
         def one(item: tuple[Genome, str]) -> Member:
             g, origin = item
-            name = class_name(g)
-            payload = self.settings.payload(self.envs, f"evolve_{g.key()}")
-            out = run_sandboxed(render(g), name, CHEAP_JOB, payload, limits)
+            done = self.settings.sweep(render(g), class_name(g), self.envs)
+            out = done.outcome
             if on_done is not None:
                 on_done()
-            if not out.ok or out.data is None:
+            if not out.ok:
                 return Member(g, None, f"{out.status}: {out.reason}", origin, generation)
-            sweep = [rows_of(rs) for rs in out.data["results"]]
+            rows = [r.to_json() for r in done.results]
+            sweep = [rows_of(rows[i * n : (i + 1) * n]) for i in range(len(self.envs))]
             return Member(g, fitness(sweep, cmc, frontiers, g.complexity), "", origin, generation)
 
         with ThreadPoolExecutor(self.workers) as pool:

@@ -1,0 +1,168 @@
+"""Strict mode's session: a thin proxy in the sandbox child over a session in the parent.
+
+:class:`ProxySession` has the :class:`~autotts.env.Session` API (it subclasses it, so every
+observation — ``live()``, ``chain_tokens``, ``last_revealed``, ``trace()``, costs — is the
+session's own code over a mirror of the public state). Every action is sent to the parent,
+which carries it out on a real session over the real chains and replies with what the action
+revealed: the return value, the new log entries, the touched chains' public fields (depth,
+charged tokens, state, last answer seen) and the probe count. Unrevealed chain data is never in
+this process, so no trick of the candidate's can read it.
+
+:func:`serve_action` is the parent's half: one action on a trusted session → the reply.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from typing import Any
+
+from ..env import BudgetExceeded, EpisodeOver, InvalidAction, NoChainsLeft, Session, SessionError
+from ..env.session import _CHARGED, _FINISHED, _POS, _SEEN, _STATE, _TOTAL
+from .wire import ACTION, REPLY, json_frame, read_frame, write_all
+
+ERRORS: dict[str, type[Exception]] = {
+    c.__name__: c
+    for c in (
+        SessionError,
+        InvalidAction,
+        NoChainsLeft,
+        BudgetExceeded,
+        EpisodeOver,
+        TypeError,
+        ValueError,
+        IndexError,
+    )
+}
+
+
+class RemoteActions:
+    """The child's end of the action channel."""
+
+    def __init__(self, out: int, control: int) -> None:
+        self.out, self.control = out, control
+
+    def __call__(self, action: list[Any]) -> dict[str, Any]:
+        write_all(self.out, json_frame(ACTION, action))
+        kind, payload = read_frame(self.control)
+        if kind != REPLY:
+            raise SessionError("the sandbox's action channel broke")
+        reply: dict[str, Any] = json.loads(payload)
+        return reply
+
+
+def _index(x: Any) -> Any:
+    """A chain index as JSON (an int-like object becomes its int; anything else its type name,
+    which the real session refuses as it would the object)."""
+    if isinstance(x, bool) or not hasattr(type(x), "__index__"):
+        return x if isinstance(x, (int, str)) else f"<{type(x).__name__}>"
+    return operator.index(x)
+
+
+def _count(x: Any) -> Any:
+    return x if type(x) is int else f"<{type(x).__name__}>"
+
+
+class ProxySession(Session):
+    """A session whose actions run in the trusted parent."""
+
+    __slots__ = ("_remote",)
+
+    def __init__(
+        self, n_chains: int, interval: int, kappa_probe: float, budget: float | None
+    ) -> None:
+        super().__init__(
+            [], [], [], range(n_chains), interval, kappa_probe=kappa_probe, budget=budget
+        )
+        self._remote: Any = None
+
+    def attach(self, remote: Any) -> None:
+        self._remote = remote
+
+    def _act(self, *action: Any) -> Any:
+        reply = self._remote(list(action))
+        self._log += [tuple(e) for e in reply["log"]]
+        for i, pos, charged, state, seen, total in reply["chains"]:
+            record = [pos, charged, state, None, total, None, seen]
+            if i == len(self._c):
+                self._c.append(record)
+            else:
+                self._c[i] = record
+        self.n_probes = reply["n_probes"]
+        if reply["answered"] is not None:
+            self._answer = reply["answered"]
+        if reply["error"] is not None:
+            name, message = reply["error"]
+            raise ERRORS.get(name, SessionError)(message)
+        return reply["value"]
+
+    def branch(self) -> int:
+        value: int = self._act("branch")
+        return value
+
+    def advance(self, i: int, times: int = 1) -> bool:
+        return bool(self._act("advance", _index(i), _count(times)))
+
+    def probe(self, i: int) -> str:
+        value: str = self._act("probe", _index(i))
+        return value
+
+    def step(self, i: int, times: int = 1) -> tuple[str, bool]:
+        answer, done = self._act("step", _index(i), _count(times))
+        return answer, done
+
+    def prune(self, i: int) -> None:
+        self._act("prune", _index(i))
+
+    def read(self, k: int = 1) -> list[str]:
+        value: list[str] = self._act("read", _count(k))
+        return value
+
+    def answer(self, answer: str | None) -> None:
+        if answer is not None and type(answer) is not str:  # as the real session refuses it
+            raise InvalidAction(f"the answer must be a str, not {type(answer).__name__}")
+        self._act("answer", answer)
+
+
+# ------------------------------------------------------------------------------ parent
+_METHODS = ("branch", "advance", "probe", "step", "prune", "read", "answer")
+
+
+def serve_action(session: Session, action: Any) -> tuple[bytes, str | None, Any]:
+    """Carry out one action the child asked for on the trusted ``session``: (the reply frame,
+    the action's name, its return value; None for both if it was refused)."""
+    n_log, n_open = len(session._log), session.n_open
+    value: Any = None
+    name = None
+    error = None
+    touched: list[int] = []
+    try:
+        if not (isinstance(action, list) and action and action[0] in _METHODS):
+            raise InvalidAction(f"not an action: {str(action)[:60]}")
+        name, args = action[0], action[1:]
+        if len(args) > 2 or not all(isinstance(a, (int, str)) or a is None for a in args):
+            raise InvalidAction(f"bad arguments to {name}")
+        if name in ("advance", "probe", "step", "prune") and args:
+            touched = [args[0]]  # (an advance refused by the budget may have moved it)
+        value = getattr(session, name)(*args)
+        if isinstance(value, tuple):
+            value = list(value)
+    except (SessionError, TypeError, ValueError, IndexError) as e:
+        error = [type(e).__name__, str(e)]
+        name = value = None
+    touched = sorted({*touched, *range(n_open, session.n_open)})
+    chains = []
+    for i in touched:
+        if isinstance(i, int) and 0 <= i < session.n_open:
+            c = session._c[i]
+            total = c[_TOTAL] if c[_STATE] == _FINISHED else None  # known once finished
+            chains.append([i, c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total])
+    reply = {
+        "value": value,
+        "error": error,
+        "log": [list(e) for e in session._log[n_log:]],
+        "chains": chains,
+        "n_probes": session.n_probes,
+        "answered": session.answered,
+    }
+    return json_frame(REPLY, reply), name, value
