@@ -107,7 +107,10 @@ def test_bad_sandbox_usage(envs: list[Path], tmp_path: Path) -> None:
     line = one_error_line(
         run("evaluate", "--env", envs[0], "--controller", "cmc", "--timeout", "3")
     )
-    assert line == "autotts: error: --timeout and --memory-mb apply to --sandbox runs"
+    assert (
+        line
+        == "autotts: error: --timeout, --memory-mb and --episode-timeout apply to --sandbox runs"
+    )
     missing = tmp_path / "missing.py"
     line = one_error_line(
         run("evaluate", "--env", envs[0], "--controller", f"{missing}:C", "--sandbox")

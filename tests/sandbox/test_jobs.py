@@ -14,10 +14,10 @@ from autotts.controllers import Controller, ControllerSpec
 from autotts.data import load_env, write_env
 from autotts.evaluate import EvalResult, Protocol, evaluate
 from autotts.sandbox import (
-    DESCRIBE_JOB,
-    Limits,
+    Candidate,
+    describe_candidate,
     evaluate_sandboxed,
-    run_sandboxed,
+    strict_mismatch,
     validate_schedule,
 )
 from autotts.sandbox.jobs import split_grid
@@ -82,7 +82,7 @@ def test_results_equal_the_unsandboxed_evaluator(
     assert out.ok, (out.status, out.reason, out.log)
     assert [numbers(r) for r in results] == [numbers(r) for r in expected]
     assert sum(done) == sum(r.episodes for r in expected)
-    assert len(done) == len(split_grid(len(two_envs), len(betas), workers))
+    assert len(done) == len(two_envs) * len(betas) * 8  # once per verified question
     assert out.data is not None and len(out.data["results"]) == len(expected)
 
 
@@ -137,14 +137,19 @@ def test_split_grid() -> None:
         assert len(groups) <= workers
 
 
-def test_describe_job(tmp_path: Path) -> None:
-    out = run_sandboxed(
-        (ROOT / "examples/quorum.py").read_text(), "Quorum", DESCRIBE_JOB, {}, LIMITS
-    )
-    assert out.ok and out.data == {"controller": True, "uses_beta": True, "defaults": {}}
+def test_describe(tmp_path: Path) -> None:
+    quorum = Candidate((ROOT / "examples/quorum.py").read_text(), "Quorum")
+    out = describe_candidate(quorum, limits=LIMITS)
+    expected = {"controller": True, "uses_beta": True, "defaults": {}, "knob_problems": []}
+    assert out.ok and out.data == expected
     source = (ROOT / "examples/original_method.py").read_text()
-    out = run_sandboxed(source, "OptimalController", DESCRIBE_JOB, {}, LIMITS)
-    assert out.data == {"controller": False, "uses_beta": None, "defaults": {}}
+    out = describe_candidate(Candidate(source, "OptimalController"), limits=LIMITS)
+    assert out.data == {
+        "controller": False,
+        "uses_beta": None,
+        "defaults": {},
+        "knob_problems": ["the class must subclass autotts.controllers.Controller"],
+    }
 
 
 class _Fixed(Controller):
@@ -195,8 +200,16 @@ def test_eval_result_json_round_trip() -> None:
     assert isinstance(back.per_question_accuracy, tuple) and back.params == r.params
 
 
-def test_sandbox_overhead_is_modest(two_envs: list[str]) -> None:
-    """A smoke check of start-up cost with a generous bound (shared, noisy machines)."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_strict_mode_equals_fast_mode(two_envs: list[str], workers: int) -> None:
+    """Sessions in the parent and a proxy in the child: the same numbers, episode for episode."""
     source = (ROOT / "examples/quorum.py").read_text()
-    out = run_sandboxed(source, "Quorum", DESCRIBE_JOB, {}, Limits(timeout_s=60))
-    assert out.ok and out.seconds < 20
+    kw: dict[str, Any] = dict(protocol=Protocol(replicates=3), budget=60_000, workers=workers)
+    fast_out, fast = evaluate_sandboxed(source, "Quorum", two_envs, [0.0, 1.0], **kw)
+    strict_out, strict = evaluate_sandboxed(
+        source, "Quorum", two_envs, [0.0, 1.0], strict=True, **kw
+    )
+    assert fast_out.ok and strict_out.ok, (fast_out.reason, strict_out.reason)
+    assert [numbers(r) for r in strict] == [numbers(r) for r in fast]
+    assert strict_mismatch(fast, strict) is None
+    assert sum(r.truncated for r in fast) > 0  # the budget was exercised

@@ -202,10 +202,7 @@ FORGERIES = {
         "for _ in range(3):\n    session._c[session.branch()][1] = 0\nreturn None"
     ),
     "a shared read record rewritten": (
-        "session.read(2)\n"
-        "rec = session._c[0]\n"
-        "session._c[0] = (rec[0], 1, *rec[2:])\n"
-        "return None"
+        "session.read(2)\nrec = session._c[0]\nsession._c[0] = (rec[0], 1, *rec[2:])\nreturn None"
     ),
     "a forged log entry": "session.branch()\nsession._log.append((6, 0, 0))\nreturn None",
 }
@@ -251,8 +248,9 @@ def test_strict_mode_holds_no_chain_data(env_file: Path) -> None:
 
 def test_a_hung_episode_is_named(env_file: Path) -> None:
     limits = Limits(timeout_s=60, memory_mb=768, episode_timeout_s=1.0)
-    out = bypass(candidate("if session.n_available:\n    while True:\n        pass"), env_file,
-                 limits=limits)
+    out = bypass(
+        candidate("if session.n_available:\n    while True:\n        pass"), env_file, limits=limits
+    )
     assert out.outcome.status == "timeout"
     assert "question 0, replicate 0 ran longer than 1 s" in out.outcome.reason
 

@@ -13,14 +13,9 @@ from typing import Any
 
 import pytest
 
-from autotts.sandbox import Limits, SandboxOutcome, run_sandboxed
-from autotts.sandbox.runner import (
-    ProcessResult,
-    child_command,
-    child_environment,
-    interpret,
-    run_process,
-)
+from autotts.sandbox import Limits, Rejection, SandboxOutcome
+from autotts.sandbox.runner import _converse, _Ending, child_command, child_environment, interpret
+from autotts.sandbox.wire import RESULTS, STATUS, frame
 
 from .conftest import LIMITS, candidate, run
 
@@ -44,15 +39,22 @@ def _wait_dead(pid: int, seconds: float = 10.0) -> bool:
     return False
 
 
-def _sh(script: str, tmp_path: Path, timeout_s: float = 30.0, **kw: Any) -> ProcessResult:
-    return run_process(
+def _sh(script: str, tmp_path: Path, timeout_s: float = 30.0, first: bytes = b"") -> Any:
+    seen: list[tuple[bytes, bytes]] = []
+
+    def on_frame(kind: bytes, payload: bytes, watch: Any) -> None:
+        seen.append((kind, payload))
+
+    end = _converse(
         ["/bin/sh", "-c", script],
-        kw.pop("stdin", b""),
-        timeout_s=timeout_s,
-        cwd=str(tmp_path),
-        env={"PATH": os.defpath},
-        max_output=kw.pop("max_output", 1 << 20),
+        first,
+        str(tmp_path),
+        {"PATH": os.defpath},
+        Limits(timeout_s=timeout_s),
+        on_frame,
     )
+    end.frames = seen  # type: ignore[attr-defined]
+    return end
 
 
 def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
@@ -67,18 +69,31 @@ def test_group_is_killed_after_a_normal_exit(tmp_path: Path) -> None:
     # the grandchild keeps stdout open; the leader's exit must not leave it (or us) waiting
     pidfile = tmp_path / "grandchild"
     start = time.monotonic()
-    done = _sh(f"sleep 60 & echo $! > {pidfile}; echo done", tmp_path, timeout_s=30.0)
-    assert not done.timed_out and done.returncode == 0 and done.stdout == b"done\n"
+    status = frame(STATUS, b'{"status": "ok", "data": {}}')
+    script = f"sleep 60 & echo $! > {pidfile}; head -c {len(status)}"
+    done = _converse(
+        ["/bin/sh", "-c", script],
+        status,
+        str(tmp_path),
+        {"PATH": os.defpath},
+        Limits(timeout_s=30.0),
+        lambda *a: None,
+    )
+    assert not done.timed_out and done.final == {"status": "ok", "data": {}}
     assert time.monotonic() - start < 20
     assert _wait_dead(int(pidfile.read_text()))
 
 
-def test_stdin_is_delivered_and_stdout_capped(tmp_path: Path) -> None:
-    data = os.urandom(300_000)  # larger than a pipe buffer: written while reading
-    done = _sh("cat", tmp_path, stdin=data, max_output=1 << 20)
-    assert done.stdout == data and not done.overflow
-    done = _sh("yes", tmp_path, max_output=100_000)
-    assert done.overflow and not done.timed_out
+def test_frames_flow_both_ways(tmp_path: Path) -> None:
+    big = os.urandom(300_000)  # larger than a pipe buffer: written while reading
+    first = frame(RESULTS, big) + frame(STATUS, b'{"status": "ok", "data": {}}')
+    done = _sh("cat", tmp_path, first=first)
+    assert done.frames == [(RESULTS, big)] and done.final == {"status": "ok", "data": {}}
+
+
+def test_an_oversized_frame_is_malformed(tmp_path: Path) -> None:
+    done = _sh("printf '\\377\\377\\377\\377'; sleep 5", tmp_path)
+    assert done.malformed and "bytes" in done.malformed
 
 
 def test_stderr_keeps_its_tail(tmp_path: Path) -> None:
@@ -94,36 +109,42 @@ def test_child_environment_is_minimal(tmp_path: Path) -> None:
     cmd = child_command(Limits(memory_mb=300, cpu_s=7))
     assert cmd[:3] == [sys.executable, "-I", "-B"]
     assert cmd[-6:] == ["--memory-mb", "300", "--cpu-s", "7", "--parent", str(os.getpid())]
+    assert child_command(Limits(memory_mb=300, cpu_s=7), jailed=True)[-4:] == [
+        "--memory-mb", "300", "--cpu-s", "7"
+    ]  # fmt: skip
 
 
-def _result(**kw: Any) -> ProcessResult:
-    base: dict[str, Any] = dict(
-        returncode=0, stdout=b"", log=b"", timed_out=False, overflow=False, cpu_seconds=0.1
-    )
-    return ProcessResult(**{**base, **kw})
+def _ending(**kw: Any) -> _Ending:
+    end = _Ending(cpu_seconds=0.1)
+    for k, v in kw.items():
+        setattr(end, k, v)
+    return end
+
+
+OK = {"status": "ok", "data": {"x": 1}}
 
 
 @pytest.mark.parametrize(
     ("kw", "status", "fragment"),
     [
-        ({"timed_out": True, "returncode": -9}, "timeout", "timed out after 30 s"),
-        ({"overflow": True}, "output", "exceeded 16 MB"),
+        ({"timed_out": "timed out after 30 s (wall clock): killed"}, "timeout", "after 30 s"),
+        ({"malformed": "a frame of 9 bytes"}, "output", "malformed (a frame of 9"),
+        ({"rejected": Rejection("forged", "q 1: lies")}, "forged", "q 1: lies"),
         ({"returncode": -signal.SIGXCPU}, "cpu", "CPU time limit of 30 s"),
         ({"returncode": -signal.SIGKILL, "cpu_seconds": 31.0}, "cpu", "CPU time limit"),
         ({"returncode": -signal.SIGKILL}, "crash", "died of SIGKILL"),
         ({"returncode": -signal.SIGSEGV}, "crash", "died of SIGSEGV (Segmentation fault)"),
+        ({"returncode": -signal.SIGSYS}, "policy", "system call the sandbox forbids"),
         ({"returncode": -signal.SIGABRT, "log": b"MemoryError\n"}, "memory", "limit 768 MB"),
         ({"returncode": 1, "log": b"boom\nlast words\n"}, "crash", "status 1 without a "),
-        ({"stdout": b"not json"}, "output", "malformed"),
-        ({"stdout": b'{"status": "fine"}'}, "output", "unknown status 'fine'"),
-        ({"stdout": b'{"status": "ok", "data": [1]}'}, "output", "not a JSON object"),
-        ({"stdout": b'{"status": "ok", "data": {}}\n{"status": "ok", "data": {}}'}, "output", ""),
-        ({"stdout": b'{"status": "invalid", "reason": "NaN"}'}, "invalid", "NaN"),
-        ({"stdout": b'{"status": "ok", "data": {"x": 1}}'}, "ok", ""),
+        ({"final": {"status": "fine"}}, "output", "status 'fine'"),
+        ({"final": {"status": "ok", "data": [1]}}, "output", "not a JSON object"),
+        ({"final": {"status": "invalid", "reason": "NaN"}}, "invalid", "NaN"),
+        ({"final": OK}, "ok", ""),
     ],
 )
 def test_endings_map_to_statuses(kw: dict[str, Any], status: str, fragment: str) -> None:
-    out = interpret(_result(**kw), LIMITS, 1.0)
+    out = interpret(_ending(**kw), LIMITS, 1.0)
     assert (out.status, out.ok) == (status, status == "ok")
     assert fragment in out.reason and "\n" not in out.reason
     if status == "ok":
@@ -137,19 +158,9 @@ def test_limits_are_validated() -> None:
         Limits(timeout_s=0)
     with pytest.raises(ValueError, match="cpu_s"):
         Limits(cpu_s=-1)
+    with pytest.raises(ValueError, match="episode_timeout_s"):
+        Limits(episode_timeout_s=0)
     assert Limits(timeout_s=5).cpu_limit_s == 5 and Limits(cpu_s=2).cpu_limit_s == 2
-
-
-def test_only_autotts_jobs_can_be_named(payload: dict[str, Any]) -> None:
-    source = candidate("return None")
-    for job in ("os:system", "tests.jobs:run", "autotts.sandbox.jobs", "autotts:x;y"):
-        with pytest.raises(ValueError, match="autotts package"):
-            run_sandboxed(source, "C", job, payload)
-    out = run_sandboxed(source, "C", "autotts.sandbox.jobs:no_such_job", payload, LIMITS)
-    assert (out.status, out.reason) == (
-        "error",
-        "job 'autotts.sandbox.jobs:no_such_job' does not exist",
-    )
 
 
 def test_policy_is_checked_before_any_process(payload: dict[str, Any]) -> None:
@@ -166,14 +177,12 @@ def test_several_violations_are_all_listed(payload: dict[str, Any]) -> None:
 
 
 def test_bad_class_name(payload: dict[str, Any]) -> None:
-    out = run_sandboxed(candidate("return None"), "Nope", "autotts.sandbox.jobs:evaluate_job",
-                        payload, LIMITS)  # fmt: skip
+    out = run(candidate("return None"), payload, class_name="Nope")
     assert (out.status, out.reason) == (
         "error",
         "controller.py defines no class 'Nope' (classes defined there: C)",
     )
-    out = run_sandboxed(candidate("return None"), "C; x", "autotts.sandbox.jobs:evaluate_job",
-                        payload, LIMITS)  # fmt: skip
+    out = run(candidate("return None"), payload, class_name="C; x")
     assert out.status == "error" and "not a class name" in out.reason
 
 
@@ -183,7 +192,7 @@ def test_outcome_ok_property() -> None:
 
 
 PARENT = '''
-from autotts.sandbox import Limits, run_sandboxed
+from autotts.sandbox import Candidate, Limits, sweep_candidate
 
 source = """from autotts.controllers import Controller
 
@@ -200,25 +209,25 @@ class Spin(Controller):
         while True:
             pass
 """
-payload = {"envs": [ENV], "betas": [0.5], "protocol": {"name": "official", "replicates": 1,
-           "seed": 0}, "match": "exact", "kappa_probe": 0.0, "budget": None, "params": {}}
-run_sandboxed(source, "Spin", "autotts.sandbox.jobs:evaluate_job", payload, Limits(timeout_s=300))
+sweep_candidate(Candidate(source, "Spin"), [ENV], [0.5], limits=Limits(timeout_s=300))
 '''
 
 
-def _sandboxes_of(pid: int) -> list[int]:
-    """Sandbox processes started by ``pid`` (their command line names it with --parent)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+def _descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (bubblewrap, the sandbox interpreter, ...)."""
+    children: dict[int, list[int]] = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(") ", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if b"--parent" in argv and argv[argv.index(b"--parent") + 1] == str(pid).encode():
-            out.append(int(d))
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
     return out
 
 
@@ -233,14 +242,12 @@ def test_a_killed_caller_leaves_no_sandbox_running(tmp_path: Path) -> None:
     parent = subprocess.Popen([sys.executable, "-c", PARENT.replace("ENV", repr(str(env)))])
     try:
         deadline = time.monotonic() + 30
-        while not _sandboxes_of(parent.pid) and time.monotonic() < deadline:
+        while not _descendants(parent.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert _sandboxes_of(parent.pid), "the sandbox did not start"
-        time.sleep(0.5)  # let it reach the candidate's loop
+        time.sleep(1.0)  # let it reach the candidate's loop
+        sandbox = _descendants(parent.pid)
+        assert sandbox, "the sandbox did not start"
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 10
-    while _sandboxes_of(parent.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _sandboxes_of(parent.pid) == []
+    assert all(_wait_dead(pid) for pid in sandbox)

@@ -172,8 +172,14 @@ def _converse(
         sel.register(proc.stdout, selectors.EVENT_READ)
         sel.register(proc.stderr, selectors.EVENT_READ)
         writing = True
+        grace = float("inf")  # after the final frame, a moment for the rest of stderr
         while proc.stdout in sel.get_map() or proc.stderr in sel.get_map():
             now = time.monotonic()
+            if now >= grace or (end.final is None and _exited(proc.pid)):
+                _kill_group(proc.pid)  # the leader is gone: nothing may keep our pipes open
+                grace = min(grace, now + 0.5)
+            if now >= grace + 0.5:
+                break
             if now >= deadline:
                 end.timed_out = f"timed out after {limits.timeout_s:g} s (wall clock): killed"
                 break
@@ -186,7 +192,7 @@ def _converse(
             if pending and not writing:
                 sel.register(proc.stdin, selectors.EVENT_WRITE)
                 writing = True
-            wait = min(0.25, deadline - now, max(0.0, watch.deadline - now))
+            wait = min(0.05, deadline - now, max(0.0, watch.deadline - now))
             for key, _ in sel.select(wait):
                 if key.fileobj is proc.stdin:
                     try:
@@ -209,6 +215,7 @@ def _converse(
                 for kind, payload in reader.feed(chunk):
                     if kind == STATUS:
                         end.final = parse_json(payload, "the status frame")
+                        grace = time.monotonic() + 0.5
                         continue
                     reply = on_frame(kind, payload, watch)
                     if reply:
@@ -220,8 +227,6 @@ def _converse(
                         pass
                     except BrokenPipeError:
                         pending.clear()
-            if end.final is not None and proc.stdout not in sel.get_map():
-                break
     except Rejection as r:
         end.rejected = r
     except WireError as e:
@@ -255,6 +260,10 @@ def kill_all() -> int:
     for pgid in groups:
         _kill_group(pgid)
     return len(groups)
+
+
+def _exited(pid: int) -> bool:
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _kill_group(pgid: int) -> None:

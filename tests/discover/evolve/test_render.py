@@ -13,10 +13,10 @@ import pytest
 
 from autotts.data import load_env, synthesize, write_env
 from autotts.discover.evolve import render as render_module
-from autotts.discover.evolve.fitness import CHEAP_JOB
 from autotts.discover.evolve.genome import MECHANISMS, Genome, seed_genomes, stop_rules
 from autotts.discover.evolve.render import class_name, render
-from autotts.sandbox import Limits, check_source, run_sandboxed
+from autotts.evaluate import Protocol
+from autotts.sandbox import Candidate, Limits, check_source, sweep_candidate
 
 from .common import PAIR_IDS, PAIRS, evaluate_in_process, genome_with, load_rendered, pair_genome
 
@@ -33,18 +33,17 @@ def env_path(tmp_path_factory) -> str:
 
 
 def sandbox_results(g: Genome, path: str, kappa_probe: float = 0.0) -> list[dict]:
-    payload = {
-        "envs": [path],
-        "betas": BETAS,
-        "protocol": {"name": "official", "replicates": REPLICATES, "seed": 0},
-        "match": "exact",
-        "kappa_probe": kappa_probe,
-        "name": "x",
-    }
-    out = run_sandboxed(render(g), class_name(g), CHEAP_JOB, payload, LIMITS)
+    done = sweep_candidate(
+        Candidate(render(g), class_name(g)),
+        [path],
+        BETAS,
+        protocol=Protocol(replicates=REPLICATES),
+        kappa_probe=kappa_probe,
+        limits=LIMITS,
+    )
+    out = done.outcome
     assert out.ok and out.data is not None, f"{out.status}: {out.reason}\n{out.log}"
-    (results,) = out.data["results"]
-    return results
+    return [r.to_json() for r in done.results]
 
 
 def assert_same_in_process(g: Genome, path: str, results: list[dict], kappa: float) -> None:
@@ -174,7 +173,7 @@ def test_cheap_evaluation_keeps_the_runs_budget(env_path: str) -> None:
     capped = CheapSettings(betas=(1.0,), replicates=REPLICATES, budget=2000.0)
     results = []
     for s in (free, capped):
-        out = run_sandboxed(render(g), class_name(g), CHEAP_JOB, s.payload([env_path], "x"), LIMITS)
-        assert out.ok and out.data is not None, out.reason
-        results.append(out.data["results"][0][0])
+        done = s.sweep(render(g), class_name(g), [env_path])
+        assert done.outcome.ok, done.outcome.reason
+        results.append(done.results[0].to_json())
     assert results[1]["avg_total_tokens"] <= 2000 < results[0]["avg_total_tokens"]
