@@ -123,7 +123,7 @@ def test_module_views_hide_other_modules(payload: dict[str, Any]) -> None:
     body = "import dataclasses\nreturn dataclasses.re.enum.bltns.eval('1')"
     result = first_result(unchecked(candidate(body), payload))
     assert result["errors"] == result["episodes"]
-    assert "'re' is a module the sandbox does not allow" in result["error_examples"][0]
+    assert "the sandbox does not allow dataclasses.re" in result["error_examples"][0]
     body = "import numpy as np\nnp.percentile = None\nreturn None"
     result = first_result(unchecked(candidate(body), payload))
     assert "modules are read-only in the sandbox" in result["error_examples"][0]
@@ -288,3 +288,110 @@ def test_a_batch_with_hostile_candidates_yields_a_result_for_each(
     }
     assert all(o.reason and "\n" not in o.reason for k, o in outs.items() if "benign" not in k)
     assert first_result(outs["also benign"])["avg_total_tokens"] > 0
+
+
+# ------------------------------------------------------------ the gadgets of issue 11
+# Each read unrevealed chain data with policy-clean code before. Now the policy refuses each;
+# with the policy off the module views do; and with everything off the parent's replay
+# (fast mode) or the proxy (strict mode) keeps the figures honest.
+UPDATE_WRAPPER = """
+import functools
+
+class Box:
+    def get(self):
+        return self._finals
+
+def peek(session):
+    box = Box()
+    functools.update_wrapper(box, session, assigned=("_finals",), updated=())
+    return box.get()
+"""
+ARRAY_INTERFACE = """
+import numpy as np
+
+class Raw:
+    @property
+    def __array_interface__(self):
+        return {"shape": (8,), "typestr": "|u1", "data": (0, False), "version": 3}
+"""
+DEEPCOPY = """
+import dataclasses
+
+@dataclasses.dataclass
+class Holder:
+    s: object
+
+    def __deepcopy__(self, memo):
+        return memo
+"""
+GADGETS = {
+    "functools.update_wrapper": (UPDATE_WRAPPER, "'functools.update_wrapper' is not among"),
+    "__array_interface__": (ARRAY_INTERFACE, "defining '__array_interface__' is not allowed"),
+    "__deepcopy__": (DEEPCOPY, "defining '__deepcopy__' is not allowed"),
+    "__getattr__": (
+        "class G:\n    def __getattr__(self, name):\n        return name\n",
+        "defining '__getattr__' is not allowed",
+    ),
+    "property __dict__": (
+        "class D:\n    @property\n    def __dict__(self):\n        return {}\n",
+        "defining '__dict__' is not allowed",
+    ),
+    "dataclasses.asdict": (
+        "import dataclasses\nx = dataclasses.asdict\n",
+        "'dataclasses.asdict' is not among",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(GADGETS))
+def test_the_gadgets_are_refused_by_the_policy(name: str) -> None:
+    header, fragment = GADGETS[name]
+    problems = [str(v) for v in check_source(candidate("return None", header=header))]
+    assert any(fragment in p for p in problems), problems
+
+
+def test_update_wrapper_is_refused_at_run_time_too(payload: dict[str, Any]) -> None:
+    source = candidate("return peek(session)[0]", header=UPDATE_WRAPPER)
+    result = first_result(unchecked(source, payload))
+    assert result["errors"] == result["episodes"] and result["accuracy"] == 0
+    assert "the sandbox does not allow functools.update_wrapper" in result["error_examples"][0]
+
+
+def test_update_wrapper_past_every_python_wall_is_caught(payload: dict[str, Any]) -> None:
+    """The whole gadget, with the policy and the guard off: returning an unrevealed final is
+    forged (fast mode); reading until the majority of all finals shows up passes the replay
+    but not strict mode, which holds no finals to read."""
+    from collections import Counter
+
+    from autotts.sandbox import strict_mismatch, sweep_candidate
+    from autotts.sandbox.jobs import Candidate
+
+    from .conftest import LIMITS
+
+    forged = candidate("session.branch()\nreturn peek(session)[5]", header=UPDATE_WRAPPER)
+    out = run(forged, payload, _unsafe_bypass=True)
+    assert out.status == "forged" and "which no action revealed" in out.reason
+    oracle = candidate(
+        "finals = peek(session)\n"
+        "best = Counter(finals).most_common(1)[0][0] if finals else None\n"
+        "while True:\n"
+        "    [a] = session.read(1)\n"
+        "    if a == best or session.n_open == session.n_available:\n"
+        "        return a",
+        header="from collections import Counter\n" + UPDATE_WRAPPER,
+    )
+    del Counter
+    sweeps = [
+        sweep_candidate(
+            Candidate(oracle, "C"),
+            payload["envs"],
+            payload["betas"],
+            strict=strict,
+            limits=LIMITS,
+            _unsafe_bypass=True,
+        )
+        for strict in (False, True)
+    ]
+    assert all(s.outcome.ok for s in sweeps), [s.outcome.reason for s in sweeps]
+    mismatch = strict_mismatch(sweeps[0].results, sweeps[1].results)
+    assert mismatch is not None and "depend on chain data it had not revealed" in mismatch

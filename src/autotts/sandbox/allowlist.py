@@ -79,6 +79,129 @@ BLOCKED_ATTRIBUTES: dict[str, str] = {
     **dict.fromkeys(_BUILTINS, "code evaluation and introspection"),
 }
 
+# What a candidate may take from each allowed module: an allowlist of names (None: every public
+# name, for modules of pure functions and annotation helpers). Submodules are allowed by
+# module_allowed; anything else (functools.update_wrapper, dataclasses.asdict, numpy's file
+# and memory functions, ...) is refused, by the policy and again by the module views.
+_NUMPY = (
+    # constants and types
+    "inf", "nan", "pi", "e", "newaxis", "ndarray", "dtype", "generic", "number", "integer",
+    "floating", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+    "uint64", "float16", "float32", "float64", "intp", "iinfo", "finfo", "errstate",
+    # making arrays
+    "array", "asarray", "asanyarray", "copy", "zeros", "ones", "full", "empty", "zeros_like",
+    "ones_like", "full_like", "empty_like", "arange", "linspace", "logspace", "geomspace", "eye",
+    "identity", "diag", "tri", "triu", "tril", "meshgrid", "indices", "fromiter",
+    # shapes
+    "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims", "flip",
+    "roll", "repeat", "tile", "concatenate", "stack", "vstack", "hstack", "column_stack",
+    "append", "insert", "delete", "split", "array_split", "atleast_1d", "atleast_2d",
+    "broadcast_to", "broadcast_arrays", "pad", "resize",
+    # element-wise
+    "abs", "absolute", "sign", "sqrt", "square", "power", "exp", "exp2", "expm1", "log", "log2",
+    "log10", "log1p", "logaddexp", "logaddexp2", "floor", "ceil", "round", "around", "rint",
+    "trunc", "clip", "minimum", "maximum", "fmin", "fmax", "mod", "fmod", "remainder",
+    "floor_divide", "true_divide", "divide", "add", "subtract", "multiply", "negative",
+    "reciprocal", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh",
+    "tanh", "hypot", "isfinite", "isnan", "isinf", "nan_to_num", "logical_and", "logical_or",
+    "logical_not", "logical_xor", "isclose", "allclose", "array_equal", "equal", "not_equal",
+    "less", "less_equal", "greater", "greater_equal", "heaviside", "interp",
+    # reductions and statistics
+    "sum", "prod", "mean", "median", "std", "var", "min", "max", "amin", "amax", "argmin",
+    "argmax", "ptp", "average", "percentile", "quantile", "nanmean", "nansum", "nanmax",
+    "nanmin", "nanmedian", "nanstd", "nanvar", "nanargmax", "nanargmin", "cumsum", "cumprod",
+    "count_nonzero", "any", "all", "corrcoef", "cov", "histogram", "bincount", "digitize",
+    "diff", "gradient", "convolve", "correlate", "dot", "vdot", "matmul", "inner", "outer",
+    "einsum", "trace", "cross", "polyfit", "polyval",
+    # sorting, searching, sets
+    "sort", "argsort", "lexsort", "partition", "argpartition", "searchsorted", "unique",
+    "where", "nonzero", "flatnonzero", "argwhere", "extract", "take", "take_along_axis",
+    "put_along_axis", "choose", "select", "isin", "intersect1d", "union1d", "setdiff1d",
+    "setxor1d",
+    # submodules (their own names are listed below)
+    "random", "linalg", "fft", "polynomial",
+)  # fmt: skip
+MODULE_API: dict[str, frozenset[str] | None] = {
+    "__future__": None,
+    "math": None,
+    "statistics": None,
+    "itertools": None,
+    "heapq": None,
+    "bisect": None,
+    "collections.abc": None,
+    "typing": None,
+    "collections": frozenset(
+        ("Counter", "defaultdict", "deque", "OrderedDict", "namedtuple", "ChainMap", "UserDict",
+         "UserList", "abc")
+    ),
+    "functools": frozenset(
+        ("reduce", "partial", "lru_cache", "cache", "cached_property", "cmp_to_key",
+         "total_ordering")
+    ),
+    "dataclasses": frozenset(
+        ("dataclass", "field", "fields", "replace", "is_dataclass", "FrozenInstanceError",
+         "InitVar", "KW_ONLY", "MISSING")
+    ),
+    "numpy": frozenset(_NUMPY),
+    "numpy.random": frozenset(
+        ("default_rng", "Generator", "RandomState", "SeedSequence", "PCG64", "random", "rand",
+         "randn", "randint", "choice", "permutation", "shuffle", "normal", "uniform", "beta",
+         "binomial", "dirichlet", "gamma", "poisson", "exponential", "seed")
+    ),
+    "numpy.linalg": frozenset(
+        ("norm", "solve", "inv", "pinv", "det", "eig", "eigh", "eigvals", "eigvalsh", "svd",
+         "lstsq", "matrix_rank", "qr", "cholesky", "LinAlgError")
+    ),
+    "numpy.fft": frozenset(("fft", "ifft", "rfft", "irfft", "fftfreq", "rfftfreq")),
+    "numpy.polynomial": frozenset(
+        ("Polynomial", "Chebyshev", "Legendre", "polynomial", "chebyshev", "legendre")
+    ),
+    "scipy.stats": frozenset(
+        ("norm", "beta", "binom", "betabinom", "t", "chi2", "gamma", "expon", "uniform",
+         "lognorm", "poisson", "bernoulli", "geom", "hypergeom", "multinomial", "dirichlet",
+         "entropy", "mode", "rankdata", "kendalltau", "spearmanr", "pearsonr",
+         "percentileofscore", "scoreatpercentile", "zscore", "gmean", "hmean", "describe",
+         "binomtest", "trim_mean", "iqr", "sem", "skew", "kurtosis", "wilcoxon",
+         "mannwhitneyu", "ttest_ind", "ttest_rel", "ks_2samp", "fisher_exact",
+         "chi2_contingency", "median_abs_deviation")
+    ),
+    "scipy.special": frozenset(
+        ("expit", "logit", "softmax", "log_softmax", "logsumexp", "gammaln", "betaln", "comb",
+         "binom", "beta", "gamma", "digamma", "erf", "erfc", "erfinv", "xlogy", "entr",
+         "rel_entr", "kl_div", "betainc", "gammainc", "perm", "factorial")
+    ),
+}  # fmt: skip
+# Dunder methods a candidate class may define: construction, printing, comparison, hashing,
+# containers and arithmetic. Never attribute hooks (__getattr__, __getattribute__, ...),
+# descriptors, copying/pickling hooks (__deepcopy__, __reduce__), numpy's __array_*__
+# protocols, finalizers or class-creation hooks: trusted code calls those on its own terms.
+DUNDER_METHODS = frozenset(
+    f"__{n}__"
+    for n in (
+        "init", "post_init", "repr", "str", "eq", "ne", "lt", "le", "gt", "ge", "hash", "bool",
+        "len", "iter", "next", "reversed", "contains", "getitem", "setitem", "delitem",
+        "missing", "call", "enter", "exit", "add", "radd", "iadd", "sub", "rsub", "isub", "mul",
+        "rmul", "imul", "truediv", "rtruediv", "floordiv", "rfloordiv", "mod", "rmod", "pow",
+        "rpow", "neg", "pos", "abs", "int", "float", "round", "and", "or", "xor", "invert",
+        "lshift", "rshift", "matmul",
+    )
+)  # fmt: skip
+
+
+def attribute_allowed(module: str, name: str) -> bool:
+    """Whether a candidate may take ``name`` from allowed module ``module``."""
+    if name.startswith("_") or name in BLOCKED_ATTRIBUTES:
+        return False
+    if module_allowed(f"{module}.{name}"):
+        return True
+    if module in PUBLIC_NAMES:
+        return name in PUBLIC_NAMES[module]
+    api = MODULE_API.get(module, frozenset())
+    if module.startswith("numpy.polynomial."):
+        api = None
+    return api is None or name in api
+
+
 # Dunder attributes that are plain operators or names: harmless on any object.
 SAFE_DUNDER_ATTRIBUTES = frozenset(
     f"__{n}__"
@@ -144,4 +267,6 @@ def from_import_problem(module: str, name: str) -> str | None:
         return f"importing private name '{name}' from '{module}' is not allowed"
     if name in BLOCKED_ATTRIBUTES:
         return f"importing '{name}' from '{module}' is not allowed ({BLOCKED_ATTRIBUTES[name]})"
+    if not attribute_allowed(module, name):
+        return f"'{module}.{name}' is not among what the sandbox allows from '{module}'"
     return None

@@ -123,27 +123,22 @@ FRAME_LOOKUP_MODULES = ("typing", "collections")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-class _FrozenModule(types.ModuleType):
-    """A module whose attributes can no longer be changed (the import system may still bind a
-    newly imported submodule on its parent)."""
+def _frozen_module_class(refuse: Callable[[str], NoReturn]) -> type:
+    """A module type whose attributes can no longer be changed (the import system may still
+    bind a newly imported submodule on its parent). ``refuse`` lives in the closure, not in a
+    module global that code reaching this module's ``__dict__`` could replace."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}":
-            types.ModuleType.__setattr__(self, name, value)
-        else:
-            _refuse(f"changing the attribute '{name}' of module '{self.__name__}'")
+    class FrozenModule(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            if isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}":
+                types.ModuleType.__setattr__(self, name, value)
+            else:
+                refuse(f"changing the attribute '{name}' of module '{self.__name__}'")
 
-    def __delattr__(self, name: str) -> None:
-        _refuse(f"deleting the attribute '{name}' of module '{self.__name__}'")
+        def __delattr__(self, name: str) -> None:
+            refuse(f"deleting the attribute '{name}' of module '{self.__name__}'")
 
-
-_on_refuse: Callable[[str], object] | None = None
-
-
-def _refuse(what: str) -> NoReturn:
-    if _on_refuse is not None:
-        _on_refuse(what)
-    raise PermissionError(f"the sandbox refused {what}")
+    return FrozenModule
 
 
 def preload(modules: Iterable[str]) -> None:
@@ -156,12 +151,13 @@ def preload(modules: Iterable[str]) -> None:
             importlib.import_module(name)
 
 
-def freeze_modules() -> None:
+def freeze_modules(refuse: Callable[[str], NoReturn]) -> None:
     """Make every imported plain module refuse attribute changes — except ``sys``, whose type
     the import system uses to create new modules."""
+    frozen = _frozen_module_class(refuse)
     for module in list(sys.modules.values()):
         if type(module) is types.ModuleType and module is not sys:
-            module.__class__ = _FrozenModule
+            module.__class__ = frozen
 
 
 def prepare() -> None:
@@ -184,8 +180,11 @@ def install(
     """Install the audit hook and freeze the imported modules. ``on_refuse(what)`` is called on
     a refusal ("os.system", "importing 'socket'") and must end the process (a
     ``PermissionError`` is raised if it returns)."""
-    global _on_refuse
-    _on_refuse = on_refuse
+
+    def _refuse(what: str) -> NoReturn:  # a closure: no module global to swap out
+        on_refuse(what)
+        raise PermissionError(f"the sandbox refused {what}")
+
     roots = read_roots()
     realpath, fspath, fsdecode, getframe = os.path.realpath, os.fspath, os.fsdecode, sys._getframe
     frame_lookups = {sys.modules[m].__file__ for m in FRAME_LOOKUP_MODULES}
@@ -245,5 +244,5 @@ def install(
         elif event in REFUSED_EVENTS or event.startswith(REFUSED_PREFIXES):
             _refuse(event)
 
-    freeze_modules()
+    freeze_modules(_refuse)
     sys.addaudithook(hook)

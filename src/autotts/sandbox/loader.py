@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..controllers import Controller
-from .allowlist import SELF_NAMES, from_import_problem, module_allowed
+from .allowlist import SELF_NAMES, attribute_allowed, from_import_problem, module_allowed
 from .outcome import Rejection
 
 CANDIDATE_MODULE = "autotts_candidate"
@@ -125,6 +125,8 @@ class ModuleView:
         module: types.ModuleType = object.__getattribute__(self, "_ModuleView__module")
         if name.startswith("_") and name != "__name__":
             raise AttributeError(f"module {module.__name__!r} has no public attribute {name!r}")
+        if name != "__name__" and not attribute_allowed(module.__name__, name):
+            raise AttributeError(f"the sandbox does not allow {module.__name__}.{name}")
         value = getattr(module, name)
         if isinstance(value, (types.ModuleType, ModuleView)):
             value = view_of(value) if module_allowed(value.__name__) else None

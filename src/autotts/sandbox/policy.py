@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import string
+import threading
 from dataclasses import dataclass
 
 from .allowlist import (
@@ -29,6 +30,7 @@ from .allowlist import (
     BLOCKED_ATTRIBUTES,
     BLOCKED_NAMES,
     CLASS_BODY_DUNDERS,
+    DUNDER_METHODS,
     MAX_SOURCE_BYTES,
     NAMEDTUPLE_API,
     PUBLIC_NAMES,
@@ -37,9 +39,14 @@ from .allowlist import (
     SESSION_ATTRIBUTES,
     SUPER_DUNDER_ATTRIBUTES,
     allowed_list,
+    attribute_allowed,
     from_import_problem,
     module_allowed,
 )
+
+# CPython 3.11's AST constructor keeps recursion state that threads parsing at once can
+# corrupt ("AST constructor recursion depth mismatch"); parsing is short, so one at a time.
+_PARSE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,8 @@ def check_source(source: str, filename: str = "controller.py") -> list[Violation
     if len(source.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
         return [Violation(1, 0, f"the code is larger than {MAX_SOURCE_BYTES:,} bytes", filename)]
     try:
-        tree = ast.parse(source, filename)
+        with _PARSE_LOCK:
+            tree = ast.parse(source, filename)
     except SyntaxError as e:
         return [Violation(e.lineno or 1, e.offset or 0, f"syntax error: {e.msg}", filename)]
     except (ValueError, MemoryError, RecursionError) as e:
@@ -118,6 +126,7 @@ class _Checker(ast.NodeVisitor):
         self.annotations: set[int] = set()
         self.modules: set[str] = set()  # names bound to module objects by imports
         self.imported: set[str] = set()  # every name bound by an import
+        self.module_of: dict[str, str] = {}  # bound name -> the allowed module it names
         self.api_classes: set[str] = set()  # names bound to API_CLASSES by imports
         for parent in ast.walk(tree):
             for child in ast.iter_child_nodes(parent):
@@ -129,12 +138,14 @@ class _Checker(ast.NodeVisitor):
                     bound = alias.asname or alias.name.split(".")[0]
                     self.modules.add(bound)
                     self.imported.add(bound)
+                    self.module_of[bound] = alias.name if alias.asname else bound
             elif isinstance(parent, ast.ImportFrom):
                 for alias in parent.names:
                     bound = alias.asname or alias.name
                     self.imported.add(bound)
                     if module_allowed(f"{parent.module}.{alias.name}"):
                         self.modules.add(bound)
+                        self.module_of[bound] = f"{parent.module}.{alias.name}"
                     if parent.module in PUBLIC_NAMES and alias.name in API_CLASSES:
                         self.api_classes.add(bound)
 
@@ -299,6 +310,13 @@ class _Checker(ast.NodeVisitor):
         in_class = isinstance(self.parents.get(id(node)), ast.ClassDef)
         if not (in_class and _is_dunder(node.name)):
             self._bind(node, node.name)
+        elif node.name not in DUNDER_METHODS:
+            self.add(
+                node,
+                f"defining '{node.name}' is not allowed (trusted code would call it: only "
+                "construction, printing, comparison, hashing, container and arithmetic "
+                "methods may be defined)",
+            )
         self._check_params(node.args, method=in_class)
         self.generic_visit(node)
 
@@ -320,6 +338,7 @@ class _Checker(ast.NodeVisitor):
         attr, base = node.attr, node.value
         on_self = isinstance(base, ast.Name) and base.id in SELF_NAMES
         on_super = _is_own_super(base)
+        module = self._module_path(base)
         if on_self and not _is_dunder(attr):
             pass  # the controller's own object (checked at run time): its own names
         elif attr in BLOCKED_ATTRIBUTES:
@@ -332,6 +351,8 @@ class _Checker(ast.NodeVisitor):
                 self.add(node, f"access to '.{attr}' is not allowed (introspection)")
         elif attr.startswith("_") and not (on_super or attr in NAMEDTUPLE_API):
             self.add(node, f"access to '.{attr}' is not allowed: private to its object")
+        elif module is not None and not attribute_allowed(module, attr):
+            self.add(node, f"'{module}.{attr}' is not among what the sandbox allows from it")
         if not isinstance(node.ctx, ast.Load):
             root = base
             while isinstance(root, ast.Attribute):
@@ -341,6 +362,16 @@ class _Checker(ast.NodeVisitor):
             elif isinstance(root, ast.Name) and root.id in self.imported:
                 self.add(node, f"modifying the imported '{root.id}' is not allowed")
         self.generic_visit(node)
+
+    def _module_path(self, node: ast.expr) -> str | None:
+        """The allowed module ``node`` names (``np``, ``np.random``), if it names one."""
+        if isinstance(node, ast.Name):
+            return self.module_of.get(node.id)
+        if isinstance(node, ast.Attribute):
+            parent = self._module_path(node.value)
+            if parent is not None and module_allowed(f"{parent}.{node.attr}"):
+                return f"{parent}.{node.attr}"
+        return None
 
     def _check_format(self, node: ast.Attribute) -> None:
         call = self.parents.get(id(node))
