@@ -35,6 +35,11 @@ from .proposers import (
 from .results import Results, builtin_code
 from .summary import build_summary
 
+# The strict re-run before selection plays this many replicates in both modes; the held-out
+# judgement runs strict at the full protocol. Strict mode is ~30x slower per episode.
+STRICT_REPLICATES = 10
+STRICT_SLOWDOWN = 30
+
 
 class Reporter(Protocol):
     """Progress hooks: the CLI draws bars; tests and scripts get :class:`Silent`."""
@@ -110,6 +115,7 @@ class Discovery:
                 raise ValueError(f"{path}: changed since the run started (content hash differs)")
         self.stopped: str | None = None
         self.r = Results(history, self.settings)
+        self._strict_ok: set[str] = set()  # candidates whose strict re-run agreed
 
     # ------------------------------------------------------------------ baselines
     def baselines(self, split: Split) -> Mapping[str, Sweep]:
@@ -148,17 +154,21 @@ class Discovery:
             )
         ]
 
-    def _sandbox(self, cand: CandidateRow, path: str, strict: bool = False) -> Any:
+    def _sandbox(
+        self, cand: CandidateRow, path: str, strict: bool = False, settings: Any = None
+    ) -> Any:
         from ..sandbox import Limits
         from .measure import measure_candidate
 
-        limits = Limits(timeout_s=self.cfg.timeout_s, memory_mb=self.cfg.memory_mb)
+        # strict mode's round trips make it slower: its wall clock scales with it
+        timeout = self.cfg.timeout_s * (STRICT_SLOWDOWN if strict else 1)
+        limits = Limits(timeout_s=timeout, memory_mb=self.cfg.memory_mb)
         return measure_candidate(
             cand.code,
             cand.class_name,
             path,
             list(self.cfg.betas),
-            self.settings,
+            settings or self.settings,
             limits,
             strict=strict,
         )
@@ -175,37 +185,45 @@ class Discovery:
         return None
 
     def strict_problem(self, cand: CandidateRow) -> tuple[str, str] | None:
-        """(status, reason) if ``cand`` fails its strict re-run on the search split, else None."""
-        from ..evaluate import EvalResult
+        """(status, reason) if ``cand`` fails its strict re-run on the search split, else None.
+        Both modes play the same episodes (the protocol at :data:`STRICT_REPLICATES`
+        replicates, every question and beta): an honest controller gives identical numbers; one
+        that uses chain data it never revealed cannot, since strict mode holds none."""
+        from dataclasses import replace
+
+        from ..evaluate import Protocol
         from ..sandbox import strict_mismatch
 
-        self.rep.phase(f"re-running {cand.id} in strict mode", len(self.search.paths))
+        if cand.id in self._strict_ok:
+            return None
+        p = self.settings.protocol
+        settings = replace(
+            self.settings, protocol=Protocol(p.name, min(p.replicates, STRICT_REPLICATES), p.seed)
+        )
+        paths = self.search.paths
+        self.rep.phase(f"re-running {cand.id} in strict mode", len(paths))
         try:
-            for ei, path in enumerate(self.search.paths):
-                out = self._sandbox(cand, path, strict=True)
-                self.rep.advance()
-                if out.status != "ok":
-                    return out.status, f"strict re-run on {self.search.labels[ei]}: {out.reason}"
-                fast = []
-                for rec in out.records:
-                    key = self.r.key(
-                        cand.code_hash, cand.class_name, rec["beta"], self.search.hashes[ei]
+            with ThreadPoolExecutor(self.workers) as pool:
+                runs = [
+                    (pool.submit(self._sandbox, cand, path, False, settings),
+                     pool.submit(self._sandbox, cand, path, True, settings))
+                    for path in paths
+                ]  # fmt: skip
+                for label, (fast_run, strict_run) in zip(self.search.labels, runs, strict=True):
+                    fast, strict = fast_run.result(), strict_run.result()
+                    self.rep.advance()
+                    for mode, out in (("fast", fast), ("strict", strict)):
+                        if out.status != "ok":
+                            return out.status, f"{mode} re-run on {label}: {out.reason}"
+                    mismatch = strict_mismatch(
+                        [replace(r, env=label) for r in fast.results],
+                        [replace(r, env=label) for r in strict.results],
                     )
-                    stored = self.r.get(key)
-                    if stored is None:
-                        return "error", f"no fast result stored for beta {rec['beta']}"
-                    fast.append(
-                        EvalResult.from_json({**stored["result"], "env": self.search.labels[ei]})
-                    )
-                strict = [
-                    EvalResult.from_json({**rec["result"], "env": self.search.labels[ei]})
-                    for rec in out.records
-                ]
-                mismatch = strict_mismatch(fast, strict)
-                if mismatch:
-                    return "cheat", mismatch
+                    if mismatch:
+                        return "cheat", mismatch
         finally:
             self.rep.done()
+        self._strict_ok.add(cand.id)
         return None
 
     def measure_candidates(
@@ -376,6 +394,7 @@ class Discovery:
             self.h.start_round(self.run, rnd)
             self.propose_round(rnd, baselines)
             self.judge([c for c in self.h.candidates(self.run) if c.round == rnd], baselines)
+            self.select()  # a new best is re-run strictly now, so later digests see a cheat
             if self.stopped:
                 break
             self.h.finish_round(self.run, rnd)

@@ -31,7 +31,6 @@ from .wire import (
     EpisodesRequest,
     frame,
     json_frame,
-    read_frame,
     write_all,
 )
 
@@ -210,7 +209,7 @@ def _run_strict(specs: Sequence[ControllerSpec], out: int, control: int) -> None
 
     remote = RemoteActions(out, control)
     while True:
-        kind, payload = read_frame(control)
+        kind, payload = remote.read_frame()
         if kind == DONE:
             return
         if kind != EPISODE:
@@ -218,6 +217,7 @@ def _run_strict(specs: Sequence[ControllerSpec], out: int, control: int) -> None
         import json
 
         ep = json.loads(payload)
+        write_all(out, frame(HEARTBEAT_KIND, HEARTBEAT.pack(0, ep["beta"], 0, 0)))
         session = ProxySession(ep["n_chains"], ep["interval"], ep["kappa_probe"], ep["budget"])
         session.attach(remote)
         _, error, trunc = play(session, make_solver(specs[ep["beta"]]))

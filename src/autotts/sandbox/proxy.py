@@ -14,12 +14,14 @@ this process, so no trick of the candidate's can read it.
 from __future__ import annotations
 
 import json
+import marshal
 import operator
+import os
 from typing import Any
 
 from ..env import BudgetExceeded, EpisodeOver, InvalidAction, NoChainsLeft, Session, SessionError
 from ..env.session import _CHARGED, _FINISHED, _POS, _SEEN, _STATE, _TOTAL
-from .wire import ACTION, REPLY, json_frame, read_frame, write_all
+from .wire import ACTION, REPLY, frame, write_all
 
 ERRORS: dict[str, type[Exception]] = {
     c.__name__: c
@@ -37,18 +39,34 @@ ERRORS: dict[str, type[Exception]] = {
 
 
 class RemoteActions:
-    """The child's end of the action channel."""
+    """The child's end of the action channel: an action out as JSON (the parent parses nothing
+    else from the child), the reply back as marshal (fast; the child trusts its parent)."""
 
     def __init__(self, out: int, control: int) -> None:
         self.out, self.control = out, control
+        self._dumps = json.JSONEncoder(separators=(",", ":")).encode
+        self._buf = b""
 
-    def __call__(self, action: list[Any]) -> dict[str, Any]:
-        write_all(self.out, json_frame(ACTION, action))
-        kind, payload = read_frame(self.control)
+    def __call__(self, action: list[Any]) -> tuple[Any, ...]:
+        body = self._dumps(action).encode()
+        write_all(self.out, (len(body) + 1).to_bytes(4, "big") + ACTION + body)
+        kind, payload = self.read_frame()
         if kind != REPLY:
             raise SessionError("the sandbox's action channel broke")
-        reply: dict[str, Any] = json.loads(payload)
+        reply: tuple[Any, ...] = marshal.loads(payload)
         return reply
+
+    def read_frame(self) -> tuple[bytes, bytes]:
+        """The next frame from the parent (buffered: one read usually holds a whole frame)."""
+        buf = self._buf
+        while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[:4], "big"):
+            chunk = os.read(self.control, 1 << 16)
+            if not chunk:
+                raise SessionError("the sandbox's action channel closed")
+            buf += chunk
+        n = int.from_bytes(buf[:4], "big")
+        self._buf = buf[4 + n :]
+        return buf[4:5], buf[5 : 4 + n]
 
 
 def _index(x: Any) -> Any:
@@ -80,21 +98,21 @@ class ProxySession(Session):
         self._remote = remote
 
     def _act(self, *action: Any) -> Any:
-        reply = self._remote(list(action))
-        self._log += [tuple(e) for e in reply["log"]]
-        for i, pos, charged, state, seen, total in reply["chains"]:
+        value, error, log, chains, n_probes, answered = self._remote(list(action))
+        self._log += log
+        for i, pos, charged, state, seen, total in chains:
             record = [pos, charged, state, None, total, None, seen]
             if i == len(self._c):
                 self._c.append(record)
             else:
                 self._c[i] = record
-        self.n_probes = reply["n_probes"]
-        if reply["answered"] is not None:
-            self._answer = reply["answered"]
-        if reply["error"] is not None:
-            name, message = reply["error"]
+        self.n_probes = n_probes
+        if answered is not None:
+            self._answer = answered
+        if error is not None:
+            name, message = error
             raise ERRORS.get(name, SessionError)(message)
-        return reply["value"]
+        return value
 
     def branch(self) -> int:
         value: int = self._act("branch")
@@ -115,8 +133,7 @@ class ProxySession(Session):
         self._act("prune", _index(i))
 
     def read(self, k: int = 1) -> list[str]:
-        value: list[str] = self._act("read", _count(k))
-        return value
+        return list(self._act("read", _count(k)))
 
     def answer(self, answer: str | None) -> None:
         if answer is not None and type(answer) is not str:  # as the real session refuses it
@@ -145,10 +162,8 @@ def serve_action(session: Session, action: Any) -> tuple[bytes, str | None, Any]
         if name in ("advance", "probe", "step", "prune") and args:
             touched = [args[0]]  # (an advance refused by the budget may have moved it)
         value = getattr(session, name)(*args)
-        if isinstance(value, tuple):
-            value = list(value)
     except (SessionError, TypeError, ValueError, IndexError) as e:
-        error = [type(e).__name__, str(e)]
+        error = (type(e).__name__, str(e))
         name = value = None
     touched = sorted({*touched, *range(n_open, session.n_open)})
     chains = []
@@ -156,13 +171,15 @@ def serve_action(session: Session, action: Any) -> tuple[bytes, str | None, Any]
         if isinstance(i, int) and 0 <= i < session.n_open:
             c = session._c[i]
             total = c[_TOTAL] if c[_STATE] == _FINISHED else None  # known once finished
-            chains.append([i, c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total])
-    reply = {
-        "value": value,
-        "error": error,
-        "log": [list(e) for e in session._log[n_log:]],
-        "chains": chains,
-        "n_probes": session.n_probes,
-        "answered": session.answered,
-    }
-    return json_frame(REPLY, reply), name, value
+            chains.append((i, c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total))
+    if isinstance(value, list):
+        value = tuple(value)
+    reply = (
+        value,
+        error,
+        session._log[n_log:],
+        chains,
+        session.n_probes,
+        session.answered,
+    )
+    return frame(REPLY, marshal.dumps(reply)), name, value

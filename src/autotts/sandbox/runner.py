@@ -173,9 +173,10 @@ def _converse(
         sel.register(proc.stderr, selectors.EVENT_READ)
         writing = True
         grace = float("inf")  # after the final frame, a moment for the rest of stderr
+        quiet = False  # the last select returned nothing: time to look at the leader
         while proc.stdout in sel.get_map() or proc.stderr in sel.get_map():
             now = time.monotonic()
-            if now >= grace or (end.final is None and _exited(proc.pid)):
+            if now >= grace or (quiet and end.final is None and _exited(proc.pid)):
                 _kill_group(proc.pid)  # the leader is gone: nothing may keep our pipes open
                 grace = min(grace, now + 0.5)
             if now >= grace + 0.5:
@@ -193,7 +194,9 @@ def _converse(
                 sel.register(proc.stdin, selectors.EVENT_WRITE)
                 writing = True
             wait = min(0.05, deadline - now, max(0.0, watch.deadline - now))
-            for key, _ in sel.select(wait):
+            events = sel.select(wait)
+            quiet = not events
+            for key, _ in events:
                 if key.fileobj is proc.stdin:
                     try:
                         del pending[: os.write(key.fd, pending[:65536])]

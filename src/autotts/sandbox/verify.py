@@ -228,9 +228,9 @@ class StrictServer(_Tally):
             reply, name, value = serve_action(self.session, parse_json(payload, "an action"))
             if name == "probe" and isinstance(value, str):
                 self.revealed.add(value)
-            elif name == "step" and isinstance(value, list):
+            elif name == "step" and isinstance(value, tuple):
                 self.revealed.add(value[0])
-            elif name == "read" and isinstance(value, list):
+            elif name == "read" and isinstance(value, tuple):
                 self.revealed.update(value)
             return reply
         if kind != RESULTS:
