@@ -26,8 +26,11 @@ from autotts.sandbox import Candidate, Limits, jail_status, sweep_candidate
 from .conftest import LIMITS, candidate
 
 JAIL = jail_status()
+# CI sets AUTOTTS_TEST_REQUIRE_JAIL=1: there a missing jail fails these tests; elsewhere they
+# are skipped with the reason, and the suite's summary says the jail was not tested.
+REQUIRE_JAIL = os.environ.get("AUTOTTS_TEST_REQUIRE_JAIL") == "1"
 needs_jail = pytest.mark.skipif(
-    not JAIL.available, reason=f"no OS jail on this host: {JAIL.problem}"
+    not JAIL.available and not REQUIRE_JAIL, reason=f"no OS jail on this host: {JAIL.problem}"
 )
 LAYERS = {
     "all layers": {},
@@ -40,7 +43,10 @@ LAYERS = {
 def layers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     name: str = request.param
     if name != "seccomp only" and not JAIL.available:
-        pytest.fail(f"the OS jail is missing on this host ({JAIL.problem}): install bubblewrap")
+        message = f"no OS jail on this host ({JAIL.problem})"
+        if REQUIRE_JAIL:
+            pytest.fail(message)
+        pytest.skip(message)
     for key, value in LAYERS[name].items():
         monkeypatch.setenv(key, value)
     jail_status.cache_clear()
