@@ -31,47 +31,26 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
-# Modules that may still be imported once the guard is up (already-imported ones need no event).
-IMPORT_PREFIXES = (
-    "numpy",
-    "scipy",
-    "encodings",
-    "autotts.controllers",
-    "autotts.env",
-    "math",
-    "statistics",
-    "collections",
-    "itertools",
-    "functools",
-    "heapq",
-    "bisect",
-    "dataclasses",
-    "typing",
-    "__future__",
-)
+from .allowlist import ALLOWED_MODULES, NUMPY_SUBMODULES
+
+# Derived from the one allowlist (.allowlist), never kept in step by hand. Modules that may
+# still be imported once the guard is up (already-imported ones need no event): the allowed
+# ones and their packages' lazily loaded internals (numpy and scipy load submodules on use).
+IMPORT_PREFIXES = tuple(
+    dict.fromkeys(
+        [*(m.split(".")[0] if m.startswith(("numpy", "scipy")) else m for m in ALLOWED_MODULES),
+         "encodings", "__future__"]
+    )
+)  # fmt: skip
 # Imported before the guard: what candidates and the evaluator use, including numpy's lazily
-# loaded submodules (numpy.random alone pulls in secrets, hashlib and threading).
-PRELOAD = (
-    "math",
-    "statistics",
-    "collections",
-    "collections.abc",
-    "itertools",
-    "functools",
-    "heapq",
-    "bisect",
-    "dataclasses",
-    "typing",
-    "numpy",
-    "numpy.random",
-    "numpy.linalg",
-    "numpy.fft",
-    "numpy.polynomial",
-    "numpy.ma",  # np.unique (inside np.percentile) imports it on first use
-    "autotts.controllers",
-    "autotts.env",
-    "autotts.evaluate",
-)
+# loaded submodules (numpy.random alone pulls in secrets, hashlib and threading; np.unique,
+# inside np.percentile, imports numpy.ma on first use).
+PRELOAD = tuple(
+    dict.fromkeys(
+        [*(m for m in ALLOWED_MODULES if not m.startswith("scipy")), *sorted(NUMPY_SUBMODULES),
+         "numpy.ma", "autotts.evaluate"]
+    )
+)  # fmt: skip
 
 REFUSED_EVENTS = frozenset(
     (
