@@ -74,7 +74,8 @@ def test_malformed_env_file(run: Run, tmp_path: Path, case: str, command: str) -
 
 def test_missing_env_file(run: Run, tmp_path: Path) -> None:
     line = one_error_line(run("evaluate", "--env", tmp_path / "nope.json", "--controller", "sc"))
-    assert "nope.json" in line and "cannot read" in line
+    assert f"--env '{tmp_path / 'nope.json'}': no such file" in line
+    assert "$AUTOTTS_REPLAY_DIR" in line and "autotts env synth -o demo.json" in line
 
 
 def test_env_file_is_a_directory(run: Run, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import check_output_path
+from .common import check_output_path, env_paths
 
 if TYPE_CHECKING:
     from ..data import Environment
@@ -20,6 +20,12 @@ def _summary(env: Environment, path: str, digest: str) -> str:
         f"wrote {path}: {env.name}, {len(env)} questions x {n_chains} chains, "
         f"interval {env.interval} tokens, {digest[:19]}"
     )
+
+
+def _hash_check(stored: str, computed: str) -> str:
+    if not stored:
+        return "none stored"
+    return "ok" if stored == computed else f"MISMATCH (stored {stored}, computed {computed})"
 
 
 @click.group()
@@ -92,6 +98,7 @@ def import_(
     check_output_path(output)
     from ..data import import_released, write_env
 
+    [released] = env_paths([released], "")
     made = import_released(
         released, model=model, dataset=dataset, temperature=temperature, probe_prompt=probe_prompt
     )
@@ -123,19 +130,22 @@ def import_(
 )
 def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> None:
     """Show what an environment holds: size, chain lengths, probes, ERR rate, pass@1 and
-    majority@k (in percent)."""
+    majority@k (in percent), and its content hash, checked against the one stored in the file
+    ("hash": "ok", "MISMATCH (stored X, computed Y)", or "none stored" for released files).
+    Files may be given by name, as --env (Qwen3-4B/aime25)."""
     from dataclasses import replace
 
     from ..data import apply_matching, content_hash, load_env
     from ..evaluate import env_stats
 
     stats = []
-    for path in files:
+    for path in env_paths(files, ""):
         env = load_env(path)
-        if not env.meta.content_hash:  # released files carry none: hash the file's content
-            env = replace(env, meta=replace(env.meta, content_hash=content_hash(env)))
+        stored, computed = env.meta.content_hash, content_hash(env)
+        env = replace(env, meta=replace(env.meta, content_hash=computed))
         env = apply_matching(env, match)
         record = {**env_stats(env, replicates=replicates).to_json(), "match": match}
+        record["hash"] = _hash_check(stored, computed)
         if as_json:
             click.echo(json.dumps(record))  # as soon as it is ready: a script may stream
         else:
