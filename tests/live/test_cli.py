@@ -143,7 +143,24 @@ def test_unreachable_server_is_one_line(run: Run, questions_file: Path, tmp_path
         result = run(*command, "--base-url", url, "--model", "m", "--retries", 1,
                      "--retry-wait", 0)  # fmt: skip
         line = one_error_line(result)
-        assert url in line and "cannot connect" in line and "gave up after 2 attempts" in line
+        assert line == (
+            f"autotts: error: cannot connect to {url}: connection refused (is the server running?)"
+        )
+
+
+def test_a_base_url_without_v1_is_one_line(run: Run, scripted: Scripted, tmp_path: Path) -> None:
+    base = scripted.url.removesuffix("/v1")
+    for command in (
+        ["collect", "--questions", tmp_path / "q.jsonl", "-o", tmp_path / "e.json"],
+        ["solve", "--controller", "sc", "What is 1+1?"],
+    ):
+        if command[0] == "collect":
+            (tmp_path / "q.jsonl").write_text('{"id": 1, "question": "a", "answer": "1"}\n')
+        line = one_error_line(run(*command, "--base-url", base, "--model", "m"))
+        assert line == (
+            f"autotts: error: {base}/models returned 404: the base URL usually ends in /v1 "
+            f"(try {base}/v1)"
+        )
 
 
 def test_bad_inputs_are_one_line(
