@@ -208,6 +208,21 @@ def test_an_outage_during_collect_points_at_the_journal(
     assert f"the journal {out}.journal keeps what was done" in line
 
 
+def test_a_damaged_journal_is_one_line(
+    run: Run, scripted: Scripted, questions_file: Path, template_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "env.json"
+    args = _collect_args(scripted, questions_file, template_file, out)
+    assert run(*args).exit_code == 0
+    journal = Path(journal_path(str(out)))
+    lines = journal.read_text().splitlines(keepends=True)
+    lines[5] = "{garbage\n"
+    journal.write_text("".join(lines))
+    line = one_error_line(run(*args))
+    assert line.startswith(f"autotts: error: {journal}:6: corrupt record (invalid JSON")
+    assert "run the command again to resume" not in line  # it would fail the same way
+
+
 def test_options_from_environment_variables(
     run: Run, scripted: Scripted, template_file: Path
 ) -> None:

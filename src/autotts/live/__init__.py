@@ -15,6 +15,7 @@ from .collect import (
     read_questions,
 )
 from .extract import DEFAULT_PROBE_SUFFIX, extract_final, extract_probe
+from .journal import JournalError
 from .sampler import DEFAULT_TEMPLATE, Probe, Sampler, SamplingSettings, Step, request_seed
 from .session import LiveSession
 from .solve import LiveOptions, LiveResult, solve_live, trace_records
@@ -25,6 +26,7 @@ __all__ = [
     "ClientStats",
     "CollectResult",
     "Completion",
+    "JournalError",
     "LiveError",
     "LiveOptions",
     "LiveResult",
