@@ -1,4 +1,4 @@
-"""``autotts env``: make, import and inspect replay environment files."""
+"""``autotts env``: make, import and inspect replay environment files, and write their questions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import check_output_path, env_paths
+from .common import CliError, check_output_path, env_paths, warn
 
 if TYPE_CHECKING:
     from ..data import Environment
@@ -154,3 +154,42 @@ def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> 
         from .render import print_env_info
 
         print_env_info(stats)
+
+
+@env.command(short_help="Write the questions file collect and solve read.")
+@click.argument("env_file", metavar="ENV")
+@click.option("-o", "--output", required=True, metavar="FILE.jsonl", help="Questions file.")
+@click.option(
+    "--skip-missing",
+    is_flag=True,
+    help="Leave out questions the environment has no text for (else: an error, nothing written).",
+)
+def questions(env_file: str, output: str, skip_missing: bool) -> None:
+    """Write an environment's questions as JSONL, one {"id", "question", "answer"} per line:
+    the --questions file of autotts collect and autotts solve. Ids are those collect recorded,
+    else DATASET-INDEX (from 0); answers are the gold answers. ENV may be a short name
+    (Qwen3-4B/aime25). Question text is never made up: questions without text are an error
+    (or, with --skip-missing, left out with a warning)."""
+    check_output_path(output)
+    from ..data import load_env
+    from ..live import env_questions, write_questions
+
+    [path] = env_paths([env_file], "")
+    env = load_env(path, verify=True)
+    items, missing = env_questions(env)
+    if missing and (not skip_missing or not items):
+        first = missing[0]
+        raise CliError(
+            f"{path}: {len(missing)} of {len(env)} questions have no text (first: question "
+            f"{first}): the environment does not record what was asked, so no questions file "
+            "can be made from it"
+            + ("; --skip-missing writes the others" if items and not skip_missing else "")
+            + " (nothing written)"
+        )
+    if missing:
+        warn(f"{path}: left out {len(missing)} question(s) without text: {missing[:10]}")
+    write_questions(items, output)
+    click.echo(
+        f"wrote {output}: {len(items)} questions of {env.name} (ids {items[0].id} .. "
+        f"{items[-1].id}), {sum(q.answer is not None for q in items)} with an answer"
+    )

@@ -16,6 +16,7 @@ from .collect import (
 )
 from .extract import DEFAULT_PROBE_SUFFIX, extract_final, extract_probe
 from .journal import JournalError
+from .questions import env_questions, write_questions
 from .sampler import DEFAULT_TEMPLATE, Probe, Sampler, SamplingSettings, Step, request_seed
 from .session import LiveSession
 from .solve import LiveOptions, LiveResult, solve_live, trace_records
@@ -40,6 +41,7 @@ __all__ = [
     "SamplingSettings",
     "Step",
     "collect",
+    "env_questions",
     "extract_final",
     "extract_probe",
     "journal_path",
@@ -47,4 +49,5 @@ __all__ = [
     "request_seed",
     "solve_live",
     "trace_records",
+    "write_questions",
 ]
