@@ -83,6 +83,19 @@ def test_env_file_is_a_directory(run: Run, tmp_path: Path) -> None:
     assert str(tmp_path) in line and "cannot read" in line
 
 
+def test_env_files_that_hang_or_crash_are_one_line(run: Run, tmp_path: Path) -> None:
+    import os
+
+    fifo, deep = tmp_path / "fifo.json", tmp_path / "deep.json"
+    os.mkfifo(fifo)  # opening it used to block forever
+    deep.write_text("[" * 100_000 + "]" * 100_000)  # a RecursionError traceback
+    for path, problem in ((fifo, "a FIFO (named pipe), not a regular file"),
+                          (deep, "JSON nested too deeply")):  # fmt: skip
+        for args in (["env", "info", path], ["evaluate", "--env", path, "--controller", "sc"]):
+            line = one_error_line(run(*args))
+            assert line.startswith(f"autotts: error: {path}: ") and problem in line
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
