@@ -176,7 +176,10 @@ def _break_first_step(path: Path, how: str) -> int:
         lines[k] = lines[k][:40] + "\n"
     else:
         rec = json.loads(lines[k])
-        del rec["tokens"]
+        if how == "field":
+            del rec["tokens"]
+        else:
+            rec["tokens"] = str(rec["tokens"])
         lines[k] = json.dumps(rec) + "\n"
     path.write_text("".join(lines))
     return k + 1
@@ -184,7 +187,11 @@ def _break_first_step(path: Path, how: str) -> int:
 
 @pytest.mark.parametrize(
     ("how", "problem"),
-    [("cut", "invalid JSON at column"), ("field", "a step record without 'tokens'")],
+    [
+        ("cut", "invalid JSON at column"),
+        ("field", "a step record without 'tokens'"),
+        ("type", "a malformed step record: 'tokens' is '"),
+    ],
 )
 def test_a_damaged_line_in_the_middle_is_refused(
     scripted: Scripted, tmp_path: Path, how: str, problem: str
