@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def replay_dir() -> Path | None:
-    """The released replay data: $AUTOTTS_REPLAY_DIR, else ../shared/replay beside the checkout."""
-    d = Path(os.environ.get("AUTOTTS_REPLAY_DIR") or ROOT.parent / "shared" / "replay")
+    """The released replay data where the CLI looks for it (autotts.data.replay_dir:
+    $AUTOTTS_REPLAY_DIR, else ../shared/replay beside the checkout), if it is there."""
+    from autotts.data import replay_dir as configured
+
+    d = configured()
     return d if (d / "reference.csv").is_file() else None
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Environments are looked up in the user cache too: tests never see the real one."""
+    monkeypatch.setenv("AUTOTTS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="session")

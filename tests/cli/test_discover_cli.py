@@ -71,7 +71,7 @@ def test_discover_refuses_bad_setups(run: Run, tmp_path: Path, tiny: Path) -> No
         "--run-dir",
         tmp_path / "r",
     )
-    assert r.exit_code == 2 and "missing.json: no such file" in r.output
+    assert r.exit_code == 2 and "--search-env 'missing.json': no such file" in r.output
     r = run("discover", "--run-dir", tmp_path / "none", "--resume")
     assert r.exit_code == 2 and "no discovery run to resume" in r.output
     assert len(r.output.strip().splitlines()) == 1

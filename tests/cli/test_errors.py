@@ -74,12 +74,26 @@ def test_malformed_env_file(run: Run, tmp_path: Path, case: str, command: str) -
 
 def test_missing_env_file(run: Run, tmp_path: Path) -> None:
     line = one_error_line(run("evaluate", "--env", tmp_path / "nope.json", "--controller", "sc"))
-    assert "nope.json" in line and "cannot read" in line
+    assert f"--env '{tmp_path / 'nope.json'}': no such file" in line
+    assert "$AUTOTTS_REPLAY_DIR" in line and "autotts env synth -o demo.json" in line
 
 
 def test_env_file_is_a_directory(run: Run, tmp_path: Path) -> None:
     line = one_error_line(run("env", "info", tmp_path))
     assert str(tmp_path) in line and "cannot read" in line
+
+
+def test_env_files_that_hang_or_crash_are_one_line(run: Run, tmp_path: Path) -> None:
+    import os
+
+    fifo, deep = tmp_path / "fifo.json", tmp_path / "deep.json"
+    os.mkfifo(fifo)  # opening it used to block forever
+    deep.write_text("[" * 100_000 + "]" * 100_000)  # a RecursionError traceback
+    for path, problem in ((fifo, "a FIFO (named pipe), not a regular file"),
+                          (deep, "JSON nested too deeply")):  # fmt: skip
+        for args in (["env", "info", path], ["evaluate", "--env", path, "--controller", "sc"]):
+            line = one_error_line(run(*args))
+            assert line.startswith(f"autotts: error: {path}: ") and problem in line
 
 
 @pytest.mark.parametrize(

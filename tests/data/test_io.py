@@ -16,6 +16,7 @@ from autotts.data import (
     EnvFormatError,
     EnvMeta,
     content_hash,
+    hash_problem,
     import_released,
     load_env,
     write_env,
@@ -181,7 +182,7 @@ def test_truncated_json(tmp_path: Path) -> None:
 
 
 def test_unreadable_and_binary_files(tmp_path: Path) -> None:
-    assert "cannot read" in _error_line(tmp_path / "absent.json")
+    assert "no such file" in _error_line(tmp_path / "absent.json")
     binary = tmp_path / "bin.json"
     binary.write_bytes(b'["\xff\xfe"]')
     assert "UTF-8" in _error_line(binary)
@@ -288,3 +289,47 @@ def test_question_arrays_pad_and_decode() -> None:
     assert arr.answers[arr.gold] == "5"  # a gold no chain reached still gets an id
     assert len(set(arr.answers)) == len(arr.answers) == 5
     assert q.arrays is arr  # computed once
+
+
+def test_files_that_are_not_regular_are_refused(tmp_path: Path) -> None:
+    assert "a directory, not a regular file" in _error_line(tmp_path)
+    assert "a character device, not a regular file" in _error_line(Path("/dev/null"))
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    # a subprocess: before the check, opening the FIFO blocked forever (no writer comes)
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "env.json"
+    os.mkfifo(fifo)
+    code = "import sys; from autotts.data import load_env; load_env(sys.argv[1])"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=60
+    )
+    assert "a FIFO (named pipe), not a regular file" in out.stderr
+
+
+def test_deeply_nested_json_is_one_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    assert "JSON nested too deeply" in _error_line(path)
+
+
+def test_a_changed_file_fails_hash_verification(tmp_path: Path) -> None:
+    path = tmp_path / "own.json"
+    write_env(make_env([([(["1"], 600, "1"), (["2"], 700, "2")], "1")]), path)
+    assert hash_problem(load_env(path, verify=True)) is None
+    doc = json.loads(path.read_text())
+    stored = doc["meta"]["content_hash"]
+    doc["questions"][0]["each_branch"][1][1] = 650  # a chain's length edited by hand
+    path.write_text(json.dumps(doc))
+    env = load_env(path)  # not verified by default: loading stays fast
+    computed = content_hash(env)
+    assert hash_problem(env) == f"content hash mismatch: stored {stored}, computed {computed}"
+    with pytest.raises(EnvFormatError) as info:
+        load_env(path, verify=True)
+    assert str(info.value).startswith(f"{path}: content hash mismatch: stored {stored}, ")
+    released = _write(tmp_path / "released.json", released_records(env))
+    assert hash_problem(load_env(released, verify=True)) is None  # nothing stored to check

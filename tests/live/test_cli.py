@@ -17,10 +17,10 @@ from click.testing import Result
 from autotts.controllers import ControllerSpec, make_solver
 from autotts.data import content_hash, load_env
 from autotts.env import Session
-from autotts.live import journal_path
+from autotts.live import QuestionItem, journal_path
 from tests.cli.conftest import one_error_line
 
-from .conftest import INTERVAL, ITEMS, MAX_TOKENS, SAMPLING_ARGS, Scripted
+from .conftest import INTERVAL, ITEMS, MAX_TOKENS, SAMPLING_ARGS, Scripted, write_questions
 
 Run = Callable[..., Result]
 N = 7
@@ -61,7 +61,8 @@ def test_collect_evaluate_solve(
         "cmc", "--beta", "0.5", "--trace", trace_file, "--json", "--retry-wait", 0,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    *lines, summary = (json.loads(line) for line in result.stdout.splitlines())
+    assert summary["summary"]["finished"] == summary["summary"]["graded"] == len(ITEMS)
     trace = json.loads(trace_file.read_text())
     assert trace["controller"] == "cmc" and trace["beta"] == 0.5 and trace["model"] == "m"
     for qi, (line, episode) in enumerate(zip(lines, trace["episodes"], strict=True)):
@@ -143,7 +144,24 @@ def test_unreachable_server_is_one_line(run: Run, questions_file: Path, tmp_path
         result = run(*command, "--base-url", url, "--model", "m", "--retries", 1,
                      "--retry-wait", 0)  # fmt: skip
         line = one_error_line(result)
-        assert url in line and "cannot connect" in line and "gave up after 2 attempts" in line
+        assert line == (
+            f"autotts: error: cannot connect to {url}: connection refused (is the server running?)"
+        )
+
+
+def test_a_base_url_without_v1_is_one_line(run: Run, scripted: Scripted, tmp_path: Path) -> None:
+    base = scripted.url.removesuffix("/v1")
+    for command in (
+        ["collect", "--questions", tmp_path / "q.jsonl", "-o", tmp_path / "e.json"],
+        ["solve", "--controller", "sc", "What is 1+1?"],
+    ):
+        if command[0] == "collect":
+            (tmp_path / "q.jsonl").write_text('{"id": 1, "question": "a", "answer": "1"}\n')
+        line = one_error_line(run(*command, "--base-url", base, "--model", "m"))
+        assert line == (
+            f"autotts: error: {base}/models returned 404: the base URL usually ends in /v1 "
+            f"(try {base}/v1)"
+        )
 
 
 def test_bad_inputs_are_one_line(
@@ -191,6 +209,21 @@ def test_an_outage_during_collect_points_at_the_journal(
     assert f"the journal {out}.journal keeps what was done" in line
 
 
+def test_a_damaged_journal_is_one_line(
+    run: Run, scripted: Scripted, questions_file: Path, template_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "env.json"
+    args = _collect_args(scripted, questions_file, template_file, out)
+    assert run(*args).exit_code == 0
+    journal = Path(journal_path(str(out)))
+    lines = journal.read_text().splitlines(keepends=True)
+    lines[5] = "{garbage\n"
+    journal.write_text("".join(lines))
+    line = one_error_line(run(*args))
+    assert line.startswith(f"autotts: error: {journal}:6: corrupt record (invalid JSON")
+    assert "run the command again to resume" not in line  # it would fail the same way
+
+
 def test_options_from_environment_variables(
     run: Run, scripted: Scripted, template_file: Path
 ) -> None:
@@ -204,6 +237,63 @@ def test_options_from_environment_variables(
     first, second = result.stdout.splitlines()
     assert first == "q0: answer '42' (gold '42': correct)"
     assert "tokens charged" in second and "speculative" in second and "probes" in second
+
+
+def _solve_args(scripted: Scripted, questions: Path, template: Path) -> list[Any]:
+    return [
+        "solve", "--base-url", scripted.url, "--model", "m", "--questions", questions,
+        "--controller", "sc", "--param", "k=3", "--chains", 3, *SAMPLING_ARGS,
+        "--prompt-template", template, "--retry-wait", 0,
+    ]  # fmt: skip
+
+
+def test_the_summary_says_how_many_were_graded(
+    run: Run, scripted: Scripted, template_file: Path, tmp_path: Path
+) -> None:
+    questions = write_questions(
+        tmp_path / "q.jsonl", [ITEMS[0], QuestionItem("q1", ITEMS[1].question, None)]
+    )
+    result = run(*_solve_args(scripted, questions, template_file))
+    assert result.exit_code == 0, result.output
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("2 questions, 1 graded: 100.0% correct (1 without an answer), ")
+    result = run(*_solve_args(scripted, questions, template_file), "--json")
+    *per_question, summary = (json.loads(x) for x in result.stdout.splitlines())
+    assert [r["question_id"] for r in per_question] == ["q0", "q1"]
+    s = summary["summary"]
+    assert (s["questions"], s["finished"], s["graded"], s["without_answer"]) == (2, 2, 1, 1)
+    assert (s["correct"], s["accuracy"], s["interrupted"]) == (1, 100.0, False)
+
+
+def test_ctrl_c_keeps_the_finished_answers(
+    scripted: Scripted, questions_file: Path, template_file: Path, tmp_path: Path
+) -> None:
+    scripted.model.delay = 0.05  # each question takes many requests: there is time to stop
+    trace = tmp_path / "trace.json"
+    args = [str(a) for a in _solve_args(scripted, questions_file, template_file)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autotts", *args, "--json", "--trace", str(trace)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the first question is answered
+        proc.send_signal(signal.SIGINT)
+    finally:
+        rest, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    *answers, summary = (json.loads(x) for x in [first, *rest.splitlines()])
+    s = summary["summary"]
+    assert s["interrupted"] is True and s["questions"] == len(ITEMS)
+    assert 1 <= s["finished"] == len(answers) < len(ITEMS)
+    assert [a["question_id"] for a in answers] == [q.id for q in ITEMS[: len(answers)]]
+    assert [e["question_id"] for e in json.loads(trace.read_text())["episodes"]] == [
+        a["question_id"] for a in answers
+    ]
+    assert stderr.strip().splitlines() == [
+        f"autotts: interrupted after {len(answers)} of {len(ITEMS)} question(s); the answers "
+        f"above are those finished (their action logs are in {trace})"
+    ]
 
 
 def test_the_cli_starts_without_the_openai_sdk() -> None:

@@ -116,13 +116,44 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_unreachable_server() -> None:
+def test_a_refused_connection_fails_the_check_at_once() -> None:
     url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
-    client, waits = _client(url, retries=1)
+    client, waits = _client(url, retries=5)
     with pytest.raises(LiveError) as info:
         client.check()
+    assert str(info.value) == (
+        f"cannot connect to {url}: connection refused (is the server running?)"
+    )
+    assert waits == [] and client.stats.requests == 1
+
+
+def test_a_refused_connection_is_retried_once_work_has_started() -> None:
+    url = f"http://127.0.0.1:{_free_port()}/v1"  # a server that went away mid-run
+    client, waits = _client(url, retries=1)
+    with pytest.raises(LiveError) as info:
+        client.complete("Q", max_tokens=5, temperature=0.0)
     assert url in str(info.value) and "cannot connect" in str(info.value)
-    assert len(waits) == 1
+    assert "gave up after 2 attempts" in str(info.value) and len(waits) == 1
+
+
+def test_a_base_url_without_v1_says_so() -> None:
+    with ScriptedServer(completions=_ok) as server:
+        base = server.url.removesuffix("/v1")
+        client, waits = _client(base)
+        with pytest.raises(LiveError) as info:
+            client.check()
+        hint = f"the base URL usually ends in /v1 (try {base}/v1)"
+        assert str(info.value) == f"{base}/models returned 404: {hint}"
+        with pytest.raises(LiveError) as info:
+            client.complete("Q", max_tokens=5, temperature=0.0)
+        assert str(info.value).startswith(f"{base} returned 404 (")
+        assert str(info.value).endswith(hint) and waits == []
+        # with /v1, a 404 (a route the server lacks) has no such hint
+        with_v1, _ = _client(server.url)
+        server.fail_next(Reply(status=404))
+        with pytest.raises(LiveError) as info:
+            with_v1.complete("Q", max_tokens=5, temperature=0.0)
+        assert "HTTP 404" in str(info.value) and "/v1 (try" not in str(info.value)
 
 
 def test_check_names_the_models_served() -> None:

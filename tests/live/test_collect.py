@@ -23,7 +23,7 @@ from autotts.live import (
     read_questions,
     request_seed,
 )
-from autotts.live.journal import Journal
+from autotts.live.journal import Journal, JournalError
 from tests.scripted_server import Reply
 
 from .conftest import INTERVAL, ITEMS, MAX_TOKENS, SETTINGS, Scripted
@@ -163,6 +163,66 @@ def test_a_torn_journal_line_is_skipped_and_redone(scripted: Scripted, tmp_path:
     # the torn fragment is still there (nothing is ever deleted), on a line of its own
     text = path.read_text()
     assert lines[last_step][:40] + "\n" in text
+    # now in the middle of the journal, followed by the resume record: still a crash artefact
+    again = collect(scripted.sampler(), ITEMS[:1], 2, str(out), concurrency=1)
+    assert again.skipped_journal_lines == 1 and again.content_hash == reference.content_hash
+
+
+def _break_first_step(path: Path, how: str) -> int:
+    """Damages the first step record of the journal; returns its line number."""
+    lines = path.read_text().splitlines(keepends=True)
+    k = next(n for n, line in enumerate(lines) if '"kind":"step"' in line)
+    if how == "cut":
+        lines[k] = lines[k][:40] + "\n"
+    else:
+        rec = json.loads(lines[k])
+        if how == "field":
+            del rec["tokens"]
+        else:
+            rec["tokens"] = str(rec["tokens"])
+        lines[k] = json.dumps(rec) + "\n"
+    path.write_text("".join(lines))
+    return k + 1
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        ("cut", "invalid JSON at column"),
+        ("field", "a step record without 'tokens'"),
+        ("type", "a malformed step record: 'tokens' is '"),
+    ],
+)
+def test_a_damaged_line_in_the_middle_is_refused(
+    scripted: Scripted, tmp_path: Path, how: str, problem: str
+) -> None:
+    out = tmp_path / "env.json"
+    collect(scripted.sampler(), ITEMS[:1], 2, str(out), concurrency=1)
+    written = out.read_bytes()
+    path = Path(journal_path(str(out)))
+    n = _break_first_step(path, how)
+    before = path.read_bytes()
+    # skipping it used to give another environment: a chain without its later steps
+    with pytest.raises(JournalError) as info:
+        collect(scripted.sampler(), ITEMS[:1], 2, str(out), concurrency=1)
+    assert str(info.value).startswith(f"{path}:{n}: corrupt record ({problem}")
+    assert f"delete line {n} to sample what it recorded again" in str(info.value)
+    assert path.read_bytes() == before and out.read_bytes() == written  # nothing touched
+
+
+def test_a_deleted_line_is_sampled_again(scripted: Scripted, tmp_path: Path) -> None:
+    out = tmp_path / "env.json"
+    reference = collect(scripted.sampler(), ITEMS[:1], 2, str(out), concurrency=1)
+    path = Path(journal_path(str(out)))
+    lines = path.read_text().splitlines(keepends=True)
+    del lines[_break_first_step(path, "cut") - 1]  # what the error message says to do
+    path.write_text("".join(lines))
+    scripted.server.requests.clear()
+    result = collect(scripted.sampler(), ITEMS[:1], 2, str(out), concurrency=1)
+    # chain 0 is grown again from its first step (its later records no longer continue it)
+    assert result.resumed_chains == 1 and result.skipped_journal_lines > 1
+    assert result.content_hash == reference.content_hash
+    assert {b["user"].removesuffix(":probe") for b in scripted.completions()} == {"autotts:q0:0"}
 
 
 def test_transient_faults_do_not_change_the_result(scripted: Scripted, tmp_path: Path) -> None:
@@ -231,7 +291,7 @@ def test_the_journal_keeps_any_text_exactly(tmp_path: Path) -> None:
     header = {"model": "m", "settings": {}, "questions": {}}
     path = str(tmp_path / "j")
     text = " caf\u00e9 \u4e2d \ud800 \\boxed{1}\n"  # a lone surrogate, as a server may send
-    step = Step(text, 5, "length", False, False)
+    step = Step(text, 5, "stop", True, False)  # a finished chain: only those get a final
     probe = Probe("1}", "1", "1", 2)
     with Journal(path, header) as j:
         j.log_step("q", 0, step, probe)

@@ -8,7 +8,7 @@ import tempfile
 
 import click
 
-from .common import CliError
+from .common import CliError, env_paths, load_envs
 from .options import GreedyOption
 
 
@@ -48,7 +48,6 @@ def check_controller(
 
     Prints one line per problem and exits 1 if there is any; exits 0 and says OK otherwise.
     """
-    from ..data import load_env
     from ..data.synth import synthesize
     from ..discover.check import check_controller as run_check
     from ..discover.measure import MeasureSettings
@@ -65,8 +64,8 @@ def check_controller(
     settings = MeasureSettings(Protocol("official", replicates), trace_replicates=1)
     with tempfile.TemporaryDirectory(prefix="autotts-check-") as tmp:
         if envs:
-            paths = [os.path.abspath(e) for e in envs]
-            labels = [f"{(m := load_env(p).meta).model}/{m.dataset}" for p in paths]
+            paths = [os.path.abspath(e) for e in env_paths(envs)]
+            labels = [f"{(m := e.meta).model}/{m.dataset}" for e in load_envs(paths)]
         else:
             from ..data.io import write_env
 

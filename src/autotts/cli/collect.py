@@ -216,7 +216,7 @@ def collect(
       autotts collect --base-url http://localhost:8000/v1 --model Qwen/Qwen3-4B \\
           --questions aime25.jsonl --chains 64 -o qwen3-4b-aime25.json
     """
-    from ..live import LiveError, Sampler, journal_path, read_questions
+    from ..live import JournalError, LiveError, Sampler, journal_path, read_questions
     from ..live import collect as run_collect
 
     check_output_path(output)
@@ -232,6 +232,8 @@ def collect(
         else:
             with _progress_bar(f"{opts['model']} on {name}") as on_progress:
                 result = run_collect(sampler, items, chains, output, on_progress=on_progress, **run)
+    except JournalError as e:  # resuming would fail the same way
+        raise CliError(str(e)) from None
     except LiveError as e:
         raise CliError(
             f"{e} (the journal {journal_path(output)} keeps what was done: run the command "
@@ -248,8 +250,8 @@ def collect(
         client.close()
     if result.skipped_journal_lines:
         warn(
-            f"{result.journal}: skipped {result.skipped_journal_lines} torn or duplicate "
-            "line(s); their steps were sampled again"
+            f"{result.journal}: skipped {result.skipped_journal_lines} line(s) torn by a crash "
+            "or no longer continuing their chain; what they recorded was sampled again"
         )
     if as_json:
         click.echo(json.dumps(result.to_json()))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from ..data import Environment
 
 PROG = "autotts"
 
@@ -73,3 +77,24 @@ def check_output_path(path: str) -> None:
         raise CliError(f"{path}: directory {parent} does not exist")
     if os.path.isdir(path):
         raise CliError(f"{path}: is a directory")
+
+
+def env_paths(values: Iterable[str], option: str = "--env") -> tuple[str, ...]:
+    """The files ``option``'s values name: paths as given, short names (``Qwen3-4B/aime25``)
+    and quoted globs of them (``'*/aime25'``) looked up in $AUTOTTS_REPLAY_DIR and the user
+    cache (:func:`autotts.data.resolve_env_paths`). Every command that takes environments
+    passes its values through here, before anything else reads them."""
+    from ..data import EnvNotFound, resolve_env_paths
+
+    try:
+        return tuple(str(p) for p in resolve_env_paths(values, option))
+    except EnvNotFound as e:
+        raise CliError(str(e)) from None
+
+
+def load_envs(paths: Iterable[str]) -> list[Environment]:
+    """The environments of :func:`env_paths`' files, each checked against its stored content
+    hash (a result must not carry the hash of chains it was not computed on)."""
+    from ..data import load_env
+
+    return [load_env(p, verify=True) for p in paths]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import CliError, parse_params, warn
+from .common import CliError, env_paths, load_envs, parse_params, warn
 from .evaluate import SANDBOX_MEMORY_MB, SANDBOX_TIMEOUT_S, report_errors
 
 if TYPE_CHECKING:
@@ -338,12 +338,13 @@ def compare(
     Exits 2 on a bad option or file, or when every episode of a side raised.
     """
     from ..controllers import ControllerSpec
-    from ..data import MATCH_MODES, load_env
+    from ..data import MATCH_MODES
     from ..evaluate import Protocol, compare_results
 
     env_files += more_env_files
     if not env_files:
         raise CliError("no environment given: use --env FILE...")
+    env_files = env_paths(env_files)
     specs = [ControllerSpec(a, parse_params(a_params)), ControllerSpec(b, parse_params(b_params))]
     beta_list = _parse_betas(betas)
     proto = Protocol(protocol, replicates, seed)
@@ -354,7 +355,7 @@ def compare(
     if beta_list and all(p.betas == [None] for p in plans):
         warn("--betas is ignored: neither controller takes a beta")
     _check_distinct(env_files)
-    envs = [load_env(path) for path in env_files]
+    envs = load_envs(env_files)
     options = dict(protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget)
     show_progress = not as_json and sys.stderr.isatty()
     results_a, results_b = _sweep_both(plans, envs, workers, limits, show_progress, options)

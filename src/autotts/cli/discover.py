@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from .common import CliError
+from .common import CliError, env_paths
 from .options import GreedyOption
 
 _RESUME_OPTIONS = {"rounds", "workers", "run_dir", "resume", "as_json"}
@@ -265,9 +265,8 @@ def discover(
     else:
         if match not in MATCH_MODES:
             raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
-        for f in (*search, *heldout):
-            if not os.path.isfile(f):
-                raise CliError(f"{f}: no such file")
+        search = env_paths(search, "--search-env")
+        heldout = env_paths(heldout, "--heldout-env")
         options = {
             "model": model,
             "base_url": base_url,

@@ -1,4 +1,4 @@
-"""``autotts env``: make, import and inspect replay environment files."""
+"""``autotts env``: make, import and inspect replay environment files, and write their questions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import check_output_path
+from .common import CliError, check_output_path, env_paths, warn
 
 if TYPE_CHECKING:
     from ..data import Environment
@@ -20,6 +20,12 @@ def _summary(env: Environment, path: str, digest: str) -> str:
         f"wrote {path}: {env.name}, {len(env)} questions x {n_chains} chains, "
         f"interval {env.interval} tokens, {digest[:19]}"
     )
+
+
+def _hash_check(stored: str, computed: str) -> str:
+    if not stored:
+        return "none stored"
+    return "ok" if stored == computed else f"MISMATCH (stored {stored}, computed {computed})"
 
 
 @click.group()
@@ -92,6 +98,7 @@ def import_(
     check_output_path(output)
     from ..data import import_released, write_env
 
+    [released] = env_paths([released], "")
     made = import_released(
         released, model=model, dataset=dataset, temperature=temperature, probe_prompt=probe_prompt
     )
@@ -123,19 +130,22 @@ def import_(
 )
 def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> None:
     """Show what an environment holds: size, chain lengths, probes, ERR rate, pass@1 and
-    majority@k (in percent)."""
+    majority@k (in percent), and its content hash, checked against the one stored in the file
+    ("hash": "ok", "MISMATCH (stored X, computed Y)", or "none stored" for released files).
+    Files may be given by name, as --env (Qwen3-4B/aime25)."""
     from dataclasses import replace
 
     from ..data import apply_matching, content_hash, load_env
     from ..evaluate import env_stats
 
     stats = []
-    for path in files:
+    for path in env_paths(files, ""):
         env = load_env(path)
-        if not env.meta.content_hash:  # released files carry none: hash the file's content
-            env = replace(env, meta=replace(env.meta, content_hash=content_hash(env)))
+        stored, computed = env.meta.content_hash, content_hash(env)
+        env = replace(env, meta=replace(env.meta, content_hash=computed))
         env = apply_matching(env, match)
         record = {**env_stats(env, replicates=replicates).to_json(), "match": match}
+        record["hash"] = _hash_check(stored, computed)
         if as_json:
             click.echo(json.dumps(record))  # as soon as it is ready: a script may stream
         else:
@@ -144,3 +154,42 @@ def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> 
         from .render import print_env_info
 
         print_env_info(stats)
+
+
+@env.command(short_help="Write the questions file collect and solve read.")
+@click.argument("env_file", metavar="ENV")
+@click.option("-o", "--output", required=True, metavar="FILE.jsonl", help="Questions file.")
+@click.option(
+    "--skip-missing",
+    is_flag=True,
+    help="Leave out questions the environment has no text for (else: an error, nothing written).",
+)
+def questions(env_file: str, output: str, skip_missing: bool) -> None:
+    """Write an environment's questions as JSONL, one {"id", "question", "answer"} per line:
+    the --questions file of autotts collect and autotts solve. Ids are those collect recorded,
+    else DATASET-INDEX (from 0); answers are the gold answers. ENV may be a short name
+    (Qwen3-4B/aime25). Question text is never made up: questions without text are an error
+    (or, with --skip-missing, left out with a warning)."""
+    check_output_path(output)
+    from ..data import load_env
+    from ..live import env_questions, write_questions
+
+    [path] = env_paths([env_file], "")
+    env = load_env(path, verify=True)
+    items, missing = env_questions(env)
+    if missing and (not skip_missing or not items):
+        first = missing[0]
+        raise CliError(
+            f"{path}: {len(missing)} of {len(env)} questions have no text (first: question "
+            f"{first}): the environment does not record what was asked, so no questions file "
+            "can be made from it"
+            + ("; --skip-missing writes the others" if items and not skip_missing else "")
+            + " (nothing written)"
+        )
+    if missing:
+        warn(f"{path}: left out {len(missing)} question(s) without text: {missing[:10]}")
+    write_questions(items, output)
+    click.echo(
+        f"wrote {output}: {len(items)} questions of {env.name} (ids {items[0].id} .. "
+        f"{items[-1].id}), {sum(q.answer is not None for q in items)} with an answer"
+    )

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from .common import CliError, check_output_path
+from .common import CliError, check_output_path, env_paths, load_envs
 from .options import GreedyOption
 
 IMAGE_TYPES = (".png", ".svg", ".pdf")
@@ -78,7 +78,7 @@ def episode(
 
     Fixed baselines are drawn at their default budget (sc k=64).
     """
-    from ..data import MATCH_MODES, apply_matching, load_env
+    from ..data import MATCH_MODES, apply_matching
     from ..evaluate import Protocol, RunSettings, run_episode
     from ..report import episode_figure, episode_grid, parse_controllers
     from ..report.style import controller_colours, save_one
@@ -103,7 +103,8 @@ def episode(
             raise CliError(
                 f"controller {rc.label!r}: a map shows one value of {rc.sweep}, not a sweep"
             )
-    env = apply_matching(load_env(env_file), match)
+    [env] = load_envs(env_paths([env_file]))
+    env = apply_matching(env, match)
     if not 0 <= question < len(env):
         raise CliError(
             f"question {question} is out of range ({env.name} has {len(env)} questions: "

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import CliError, parse_params, warn
+from .common import CliError, env_paths, load_envs, parse_params, warn
 
 if TYPE_CHECKING:
     from ..controllers import ControllerSpec
@@ -59,7 +59,6 @@ def _evaluate_sandboxed(
 ) -> list[EvalResult]:
     """``--sandbox``: the file controller's code runs only in sandbox processes (this process
     reads it as text); the (env, beta) grid is split over ``workers`` sandboxes."""
-    from ..data import load_env
     from ..evaluate import parse_betas
     from ..sandbox import Candidate, describe_candidate, evaluate_sandboxed
 
@@ -76,7 +75,7 @@ def _evaluate_sandboxed(
     if not facts.ok or facts.data is None:
         raise CliError(facts.reason)
     betas = _choose_betas(spec.spec, betas, facts.data["uses_beta"], facts.data["defaults"])
-    envs = [load_env(p) for p in env_files]  # fail on a bad file before starting sandboxes
+    envs = load_envs(env_files)  # fail on a bad file before starting sandboxes
 
     def run(progress: Callable[[int], None] | None) -> list[EvalResult]:
         outcome, results = evaluate_sandboxed(
@@ -282,13 +281,14 @@ def evaluate(
     sandbox rejects or stops (policy, timeout, memory, crash, ...) is one error line, exit 2.
     """
     from ..controllers import ControllerSpec, make_solver
-    from ..data import MATCH_MODES, load_env
+    from ..data import MATCH_MODES
     from ..evaluate import Protocol
     from ..evaluate import evaluate as run_evaluation
 
     env_files += more_env_files
     if not env_files:
         raise CliError("no environment given: use --env FILE...")
+    env_files = env_paths(env_files)
     # everything that can be checked cheaply is checked before the files are read
     spec = ControllerSpec(controller, parse_params(params))
     proto = Protocol(protocol, replicates, seed)
@@ -318,7 +318,7 @@ def evaluate(
         betas = _resolve_betas(controller, beta)
         for b in betas:
             make_solver(spec.with_beta(b))
-        envs = [load_env(path) for path in env_files]
+        envs = load_envs(env_files)
         if not show_progress:
             results = run_evaluation(envs, spec, betas, workers=workers, **options)
         else:

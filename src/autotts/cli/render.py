@@ -142,6 +142,7 @@ _LABELS = {
     "majority_at_k": "majority@k %",
     "replicates": "replicates (majority@k)",
     "interval_tokens": "probe interval (tokens)",
+    "hash": "stored hash check",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .common import CliError, warn
+from .common import CliError, env_paths, load_envs, warn
 from .options import GreedyOption
 
 DEFAULT_BETAS = "0,0.25,0.5,0.75,1"
@@ -259,7 +259,7 @@ def report(
         missing = "--env FILE..." if not env_files else "--controller SPEC..."
         raise CliError(f"give {missing} (or --run RUN_DIR to report on a discovery run)")
     title = title or "autotts report"
-    from ..data import MATCH_MODES, load_env
+    from ..data import MATCH_MODES
     from ..evaluate import Protocol, parse_betas
     from ..report import (
         MapChoice,
@@ -289,7 +289,7 @@ def report(
             f"--map-replicate {map_replicate} is out of range (--replicates {replicates})"
         )
     out = prepare_output_dir(output)
-    envs = [load_env(path) for path in env_files]
+    envs = load_envs(env_paths(env_files))
     check_envs(envs)
     choice = MapChoice(_find_env(envs, map_env), map_question, map_replicate, map_controllers)
     if map_question is not None and not 0 <= map_question < len(envs[choice.env]):

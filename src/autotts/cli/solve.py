@@ -129,6 +129,10 @@ def solve(
     Chains are seeded by (question id, chain index), as in `autotts collect`: with the same
     sampling options, chain i here is chain i of the collected environment.
 
+    Over several questions a summary follows (with --json, a last line {"summary": {...}}):
+    only questions with an answer are graded, and it says how many were. Ctrl-C keeps the
+    answers (and action logs) finished so far, prints the summary and exits 130.
+
     \b
     Example:
       autotts solve --base-url http://localhost:8000/v1 --model Qwen/Qwen3-4B \\
@@ -174,6 +178,7 @@ def solve(
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(opts["concurrency"], thread_name_prefix="solve")
+    interrupted = False
     try:
         for item in items:
             r = solve_live(sampler, item, spec, options, executor=pool)
@@ -182,25 +187,66 @@ def solve(
             sys.stdout.flush()
     except LiveError as e:
         raise CliError(str(e)) from None
+    except KeyboardInterrupt:  # Ctrl-C: keep and report what is finished
+        interrupted = True
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=True)
         client.close()
         if trace_file is not None and results:
             _write_trace(trace_file, results, spec, opts["model"], settings.to_dict(), options)
-    graded = [r for r in results if r.correct is not None]
-    if not as_json and len(results) > 1:
-        n = len(results)
-        acc = (
-            f"{100 * sum(bool(r.correct) for r in graded) / len(graded):.1f}% correct, "
-            if graded
-            else ""
-        )
+    if len(items) > 1 or interrupted:
+        summary = _summary(results, len(items), interrupted)
+        click.echo(json.dumps({"summary": summary}) if as_json else _summary_line(summary))
+    if interrupted:
         click.echo(
-            f"{n} questions: {acc}{sum(r.tokens for r in results) / n:,.0f} tokens per "
-            f"question, {sum(r.seconds for r in results) / n:.2f} s per question"
+            f"autotts: interrupted after {len(results)} of {len(items)} question(s); the "
+            "answers above are those finished"
+            + (f" (their action logs are in {trace_file})" if trace_file and results else ""),
+            err=True,
         )
+        raise click.exceptions.Exit(130)
     if results and all(r.error for r in results):
         raise CliError(f"the controller raised on every question; first: {results[0].error}")
+
+
+def _summary(results: list[LiveResult], total: int, interrupted: bool) -> dict[str, Any]:
+    """What a run over several questions comes to. Only questions with a gold answer are
+    graded; one whose controller raised counts as wrong, as in ``evaluate``."""
+    n = len(results)
+    graded = [r for r in results if r.gold is not None]
+    correct = sum(r.correct is True for r in graded)
+    return {
+        "questions": total,
+        "finished": n,
+        "interrupted": interrupted,
+        "graded": len(graded),
+        "without_answer": n - len(graded),
+        "correct": correct,
+        "accuracy": round(100 * correct / len(graded), 6) if graded else None,
+        "errors": sum(r.error is not None for r in results),
+        "tokens_per_question": round(sum(r.tokens for r in results) / n, 3) if n else None,
+        "seconds_per_question": round(sum(r.seconds for r in results) / n, 3) if n else None,
+    }
+
+
+def _summary_line(s: dict[str, Any]) -> str:
+    """``2 questions, 1 graded: 100.0% correct (1 without an answer), ...``."""
+    n, graded = s["finished"], s["graded"]
+    head = f"{n} questions" if not s["interrupted"] else f"{n} of {s['questions']} questions"
+    if graded == n and n:
+        head += f": {s['accuracy']:.1f}% correct"
+    elif graded:
+        head += f", {graded} graded: {s['accuracy']:.1f}% correct ({n - graded} without an answer)"
+    elif n:
+        head += " (none has an answer to grade)"
+    if s["interrupted"]:
+        head += " (interrupted)"
+    if not n:
+        return head
+    return (
+        f"{head}, {s['tokens_per_question']:,.0f} tokens per question, "
+        f"{s['seconds_per_question']:.2f} s per question"
+    )
 
 
 def _write_trace(

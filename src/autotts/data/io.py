@@ -17,6 +17,7 @@ import gc
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -123,13 +124,45 @@ def parse_questions(path: str, data: object) -> tuple[tuple[Question, ...], int]
     return tuple(questions), interval
 
 
-def _read_json(path: str) -> Any:
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _read_bytes(path: str) -> bytes:
+    """The file's bytes; anything but a regular file is refused before it is opened (opening a
+    FIFO blocks until a writer comes, reading a device may never end)."""
     try:
-        raw = Path(path).read_bytes()
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise EnvFormatError(f"{path}: cannot read: {_file_kind(mode)}, not a regular file")
+        # O_NONBLOCK: should the path become a FIFO after the check, open() does not hang
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise EnvFormatError(f"{path}: cannot read: not a regular file")
+            return f.read()
     except OSError as e:
         raise EnvFormatError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _read_json(path: str) -> Any:
+    raw = _read_bytes(path)
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise EnvFormatError(
+            f"{path}: invalid environment: JSON nested too deeply (an environment is a list of "
+            "question objects, a few levels deep)"
+        ) from None
     except json.JSONDecodeError as e:
         raise EnvFormatError(
             f"{path}: invalid JSON (truncated or corrupt) at line {e.lineno} column {e.colno}: "
@@ -159,11 +192,43 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_env(path: str | os.PathLike[str]) -> Environment:
-    """Load an environment file in either format."""
+def load_env(path: str | os.PathLike[str], *, verify: bool = False) -> Environment:
+    """Load an environment file in either format.
+
+    A ``path`` that does not exist is looked up by name (``Qwen3-4B/aime25``) in the data
+    directories (:func:`autotts.data.resolve_env_paths`). With ``verify``, an own-format file
+    whose stored content hash is not that of its chains (edited after it was written) is an
+    :class:`EnvFormatError`; :func:`hash_problem` tells without raising. Verifying costs about
+    half a load, so it is off by default; the CLI verifies every file it evaluates.
+    """
     spath = os.fspath(path)
+    if not os.path.lexists(spath):
+        from .locate import resolve_env_paths
+
+        found = resolve_env_paths([spath], option="")
+        if len(found) != 1:
+            raise EnvFormatError(f"{spath}: {len(found)} environments match; give one")
+        spath = os.fspath(found[0])
     with _gc_paused():
-        return _load(spath)
+        env = _load(spath)
+    if verify and (problem := hash_problem(env)) is not None:
+        raise EnvFormatError(
+            f"{spath}: {problem} (the chains changed after the file was written; "
+            "write it again, e.g. with autotts env import, to record their hash)"
+        )
+    return env
+
+
+def hash_problem(env: Environment) -> str | None:
+    """``"content hash mismatch: stored X, computed Y"``, or None when the stored hash is that
+    of the chains (or none is stored, as in released files)."""
+    stored = env.meta.content_hash
+    if not stored:
+        return None
+    computed = content_hash(env)
+    if computed == stored:
+        return None
+    return f"content hash mismatch: stored {stored}, computed {computed}"
 
 
 def _load(spath: str) -> Environment:

@@ -15,6 +15,8 @@ from .collect import (
     read_questions,
 )
 from .extract import DEFAULT_PROBE_SUFFIX, extract_final, extract_probe
+from .journal import JournalError
+from .questions import env_questions, write_questions
 from .sampler import DEFAULT_TEMPLATE, Probe, Sampler, SamplingSettings, Step, request_seed
 from .session import LiveSession
 from .solve import LiveOptions, LiveResult, solve_live, trace_records
@@ -25,6 +27,7 @@ __all__ = [
     "ClientStats",
     "CollectResult",
     "Completion",
+    "JournalError",
     "LiveError",
     "LiveOptions",
     "LiveResult",
@@ -38,6 +41,7 @@ __all__ = [
     "SamplingSettings",
     "Step",
     "collect",
+    "env_questions",
     "extract_final",
     "extract_probe",
     "journal_path",
@@ -45,4 +49,5 @@ __all__ = [
     "request_seed",
     "solve_live",
     "trace_records",
+    "write_questions",
 ]

@@ -6,6 +6,11 @@ covers everything transient: timeouts and connection errors, HTTP 408/409/425/42
 responses that are not the JSON of a completion. The wait doubles from ``retry_wait`` up to
 ``max_wait`` (with jitter), or is what the server's ``Retry-After`` asks for. Anything else (a
 400, a wrong model name, no usage counts) is a :class:`LiveError` at once: retrying cannot fix it.
+
+The first request of a command (:meth:`ModelClient.check`) does not retry a refused
+connection: nothing listens at that address, which waiting does not change, so the command
+fails at once saying so. Later requests do retry it (a server restarting under a long collect).
+A 404 from a base URL that does not end in ``/v1`` says that this is the usual mistake.
 """
 
 from __future__ import annotations
@@ -45,9 +50,10 @@ class ClientStats:
 
 
 class _Transient(Exception):
-    def __init__(self, reason: str, wait: float | None = None) -> None:
+    def __init__(self, reason: str, wait: float | None = None, *, refused: bool = False) -> None:
         super().__init__(reason)
         self.wait = wait
+        self.refused = refused  # the connection was refused: nothing listens there
 
 
 class ModelClient:
@@ -111,12 +117,15 @@ class ModelClient:
             try:
                 page = self._sdk().models.list()
             except openai.NotFoundError:
+                hint = self._v1_hint()
+                if hint:  # most likely the route exists one level down
+                    raise LiveError(f"{self.base_url}/models returned 404: {hint}") from None
                 return None
             except Exception as e:
                 raise self._classify(e) from e
             return [m.id for m in getattr(page, "data", None) or []]
 
-        return self._with_retries(once)
+        return self._with_retries(once, retry_refused=False)
 
     def check(self) -> None:
         """Fail early and clearly when the server is unreachable or does not serve the model."""
@@ -188,11 +197,15 @@ class ModelClient:
         if isinstance(e, openai.APIConnectionError):
             cause = e.__cause__ or e.__context__
             detail = str(cause).strip() if cause is not None else ""
-            return _Transient(f"cannot connect{': ' + detail if detail else ''}")
+            refused = _caused_by(e, ConnectionRefusedError)
+            return _Transient(f"cannot connect{': ' + detail if detail else ''}", refused=refused)
         if isinstance(e, openai.APIStatusError):
             message = _error_message(e)
             if e.status_code in TRANSIENT_STATUS:
                 return _Transient(f"HTTP {e.status_code}: {message}", _retry_after(e))
+            hint = self._v1_hint() if e.status_code == 404 else None
+            if hint:
+                return LiveError(f"{self.base_url} returned 404 ({message}): {hint}")
             return LiveError(f"{self.base_url}: HTTP {e.status_code}: {message}")
         if isinstance(e, (json.JSONDecodeError, openai.APIResponseValidationError)):
             return _Transient(f"malformed response: {e}")
@@ -200,13 +213,26 @@ class ModelClient:
             return e
         return LiveError(f"{self.base_url}: {type(e).__name__}: {e}")
 
-    def _with_retries(self, attempt: Callable[[], Any]) -> Any:
+    def _v1_hint(self) -> str | None:
+        """What to try when a base URL that does not end in /v1 gives a 404."""
+        from urllib.parse import urlsplit
+
+        if urlsplit(self.base_url).path.rstrip("/").endswith("/v1"):
+            return None
+        return f"the base URL usually ends in /v1 (try {self.base_url}/v1)"
+
+    def _with_retries(self, attempt: Callable[[], Any], *, retry_refused: bool = True) -> Any:
         for n in range(self.retries + 1):
             with self._lock:
                 self.stats.requests += 1
             try:
                 return attempt()
             except _Transient as t:
+                if t.refused and not retry_refused:
+                    raise LiveError(
+                        f"cannot connect to {self.base_url}: connection refused "
+                        "(is the server running?)"
+                    ) from None
                 if n == self.retries:
                     raise LiveError(
                         f"{self.base_url}: {t} (gave up after {n + 1} attempts)"
@@ -218,6 +244,17 @@ class ModelClient:
                     self.stats.retries += 1
                 self._sleep(min(self.max_wait, max(0.0, wait)))
         raise AssertionError("unreachable")
+
+
+def _caused_by(e: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, kind):
+            return True
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def _error_message(e: Any) -> str:

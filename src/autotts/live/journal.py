@@ -11,9 +11,15 @@ done:
 * ``{"kind": "final", "q": id, "c": chain, "answer": {...}, "at": ...}`` when a chain is done;
 * ``{"kind": "resume", "at": ...}`` each time a collect continues the journal.
 
-Nothing is ever rewritten or deleted. A crash can leave a torn last line: it is skipped when
-read (and a newline is appended first, so the next record starts on a line of its own). A lock
-(``flock``) keeps two collects from writing one journal.
+Nothing is ever rewritten or deleted. A crash can leave a torn last line: that is the normal
+artefact of a crash (the record was not fsynced, so the work it describes was not done), and it
+is skipped when read; a newline is appended first, so the next record starts on a line of its
+own, and the ``resume`` record follows it. So a torn line is tolerated where it is last, or
+followed by a ``resume`` record. A corrupt line anywhere else is damage that skipping would turn
+into a silently different environment (a chain missing its later steps), so reading refuses it
+with its line number. Records that do not continue their chain (a step after a gap, a final
+answer of an unfinished chain: what deleting a damaged line leaves) are skipped, so the chain
+is sampled again from the gap. A lock (``flock``) keeps two collects from writing one journal.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ from .client import LiveError
 from .sampler import Probe, Step
 
 VERSION = 1
+
+
+class JournalError(LiveError):
+    """The journal cannot be continued as it is (damaged, locked, or for another run)."""
 
 
 def now() -> str:
@@ -97,48 +107,59 @@ class Journal:
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise LiveError(
+            raise JournalError(
                 f"{self.path}: another autotts collect is writing this journal"
             ) from None
 
     def _read(self) -> dict[str, Any] | None:
         """Load every chain record; returns the header (None for a new journal)."""
         self._file.seek(0)
-        header: dict[str, Any] | None = None
+        records: list[tuple[int, dict[str, Any] | None, str]] = []  # (line, record, problem)
         line = ""
-        seen_any = False
-        for line in self._file:
-            if not line.strip():
-                continue
-            seen_any = True
-            try:
-                rec = json.loads(line)
-                kind = rec["kind"]
-                if kind == "header":
-                    header = header or rec
-                elif kind == "step":
-                    self._load_step(rec)
-                elif kind == "final":
-                    self.chains[(rec["q"], rec["c"])].finish(Probe.from_json(rec["answer"]))
-            except (ValueError, KeyError, TypeError):
-                self.skipped_lines += 1
+        for n, line in enumerate(self._file, 1):
+            if line.strip():
+                records.append((n, *_parse_record(line)))
         if line and not line.endswith("\n"):  # a torn last record: keep it, start afresh
             self._file.write("\n")
             self._file.flush()
-        if seen_any and header is None:
-            raise LiveError(f"{self.path}: not an autotts collect journal (no header line)")
+        header: dict[str, Any] | None = None
+        for k, (n, rec, problem) in enumerate(records):
+            if rec is None:
+                following = records[k + 1][1] if k + 1 < len(records) else None
+                if k + 1 < len(records) and (following or {}).get("kind") != "resume":
+                    raise JournalError(
+                        f"{self.path}:{n}: corrupt record ({problem}); only a torn last line "
+                        "is expected after a crash, and skipping this one would change the "
+                        f"environment: delete line {n} to sample what it recorded again, or "
+                        "use another -o"
+                    )
+                self.skipped_lines += 1  # torn by a crash: its work was never done
+            elif rec["kind"] == "header":
+                header = header or rec
+            elif rec["kind"] == "step":
+                self._load_step(rec)
+            elif rec["kind"] == "final":
+                self._load_final(rec)
+        if records and header is None:
+            raise JournalError(f"{self.path}: not an autotts collect journal (no header line)")
         return header
 
     def _load_step(self, rec: dict[str, Any]) -> None:
         log = self.chains.setdefault((rec["q"], rec["c"]), ChainLog())
-        if rec["i"] != len(log.steps):  # a duplicate or out-of-order record: ignore it
+        if rec["i"] != len(log.steps) or log.finished:
+            # a duplicate, or a step after a gap (a deleted line): the chain goes on from the
+            # gap, sampled again
             self.skipped_lines += 1
             return
-        step = Step(
-            rec["text"], rec["tokens"], rec["finish_reason"], rec["finished"], rec["truncated"]
-        )
-        log.steps.append(step)
-        log.probes.append(Probe.from_json(rec["probe"]) if rec["probe"] is not None else None)
+        log.steps.append(rec["step"])
+        log.probes.append(rec["probe"])
+
+    def _load_final(self, rec: dict[str, Any]) -> None:
+        log = self.chains.get((rec["q"], rec["c"]))
+        if log is None or not log.finished or log.final is not None:
+            self.skipped_lines += 1  # the chain has a gap: its end is sampled again
+            return
+        log.finish(rec["answer"])
 
     # ----------------------------------------------------------------- writing
     def _append(self, record: dict[str, Any]) -> None:
@@ -185,26 +206,58 @@ class Journal:
         self.close()
 
 
+def _parse_record(line: str) -> tuple[dict[str, Any] | None, str]:
+    """A journal line as a record (with its Step and Probes built), or None and what is wrong."""
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        return None, f"invalid JSON at column {e.colno}: {e.msg}"
+    if not isinstance(rec, dict):
+        return None, f"a {type(rec).__name__}, not an object"
+    kind = rec.get("kind")
+    try:
+        if kind == "step":
+            for key, kinds in (("i", int), ("tokens", int), ("text", str), ("finished", bool)):
+                if type(rec[key]) is not kinds:
+                    raise TypeError(f"'{key}' is {rec[key]!r:.40}")
+            rec["step"] = Step(
+                rec["text"], rec["tokens"], rec["finish_reason"], rec["finished"], rec["truncated"]
+            )
+            rec["probe"] = Probe.from_json(rec["probe"]) if rec["probe"] is not None else None
+            hash((rec["q"], rec["c"]))
+        elif kind == "final":
+            rec["answer"] = Probe.from_json(rec["answer"])
+            hash((rec["q"], rec["c"]))
+        elif not isinstance(kind, str):
+            return None, f"'kind' is {kind!r:.40}"
+        # other kinds (header, resume, any a newer autotts may add) carry no chain data
+    except KeyError as e:
+        return None, f"a {kind} record without {e}"
+    except (TypeError, ValueError, AttributeError) as e:
+        return None, f"a malformed {kind} record: {e}"
+    return rec, ""
+
+
 def _check_compatible(path: str, old: dict[str, Any], new: dict[str, Any]) -> None:
     """A journal continues only the run it was started for."""
     if old.get("version") != VERSION:
-        raise LiveError(f"{path}: journal version {old.get('version')!r} is not {VERSION}")
+        raise JournalError(f"{path}: journal version {old.get('version')!r} is not {VERSION}")
     if old.get("model") != new["model"]:
-        raise LiveError(
+        raise JournalError(
             f"{path}: the journal was written for model {old.get('model')!r}, not "
             f"{new['model']!r} (use another -o, or delete the journal to start over)"
         )
     before, now_ = old.get("settings", {}), new["settings"]
     for key in sorted(set(before) | set(now_)):
         if before.get(key) != now_.get(key):
-            raise LiveError(
+            raise JournalError(
                 f"{path}: the journal was written with {key}={before.get(key)!r}, not "
                 f"{now_.get(key)!r} (use another -o, or the same settings to resume)"
             )
     old_q = old.get("questions", {})
     for qid, digest in new["questions"].items():
         if qid in old_q and old_q[qid] != digest:
-            raise LiveError(
+            raise JournalError(
                 f"{path}: question {qid!r} has changed since the journal was written "
                 "(its text or gold answer differs)"
             )
