@@ -65,10 +65,12 @@ def test_math_matching_groups_votes_and_grades() -> None:
     assert vote(apply_matching(env, "normalized").questions[0].finals) == "7"  # split spellings
 
     m = apply_matching(env, "math").questions[0]
-    assert m.gold == "\\frac{1}{2}"  # the gold's spelling names its group
-    assert m.finals == ["\\frac{1}{2}", "7", "\\frac{1}{2}", "7", "\\frac{1}{2}"]
+    # the chains' first spelling names the group, never the gold's (controllers in the
+    # sandbox see matched answers: a group spelled like the gold would point at it)
+    assert m.gold == "0.5"
+    assert m.finals == ["0.5", "7", "0.5", "7", "0.5"]
     assert vote(m.finals) == m.gold
-    assert m.probes == [["\\frac{1}{2}", "7"], ["7"], [ERR], ["7"], ["\\frac{1}{2}"]]
+    assert m.probes == [["0.5", "7"], ["7"], [ERR], ["7"], ["0.5"]]
     assert m.finals[0] is m.finals[2] is m.gold  # one object per group
     assert m.tokens == q.tokens and q.finals[0] == "0.5"  # the original is untouched
     m1 = apply_matching(env, "math").questions[1]
