@@ -24,6 +24,14 @@ class ParallelProbe(Controller):
         "burst": 1,
         "max_steps": 100,
     }
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "chains": (1, None),
+        "T": (1, None),
+        "prune_patience": (1, None),
+        "warm_up": (0, None),
+        "burst": (1, None),
+        "max_steps": (1, None),
+    }
 
     def solve(self, session: Session) -> str | None:
         s = self.settings

@@ -15,6 +15,7 @@ class SelfConsistency(Controller):
 
     name = "sc"
     defaults: ClassVar[dict[str, Any]] = {"k": 64}
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {"k": (1, None)}
 
     def solve(self, session: Session) -> str | None:
         return vote(session.read(min(self.settings["k"], session.n_available)))
@@ -27,6 +28,10 @@ class AdaptiveConsistency(Controller):
 
     name = "asc"
     defaults: ClassVar[dict[str, Any]] = {"max_samples": 64, "threshold": 0.95}
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "max_samples": (1, None),
+        "threshold": (0, 1),
+    }
 
     def solve(self, session: Session) -> str | None:
         threshold = self.settings["threshold"]
@@ -47,6 +52,10 @@ class EarlyStoppingConsistency(Controller):
 
     name = "esc"
     defaults: ClassVar[dict[str, Any]] = {"max_samples": 64, "window": 8}
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "max_samples": (1, None),
+        "window": (1, None),
+    }
 
     def solve(self, session: Session) -> str | None:
         window = self.settings["window"]

@@ -3,20 +3,15 @@
 from .compare import Comparison, EnvComparison, compare, compare_results
 from .envinfo import EnvStats, env_stats
 from .frontier import matched_advantage_over
-from .protocol import PROTOCOLS, Protocol
-from .runner import (
-    ChunkResult,
-    Episode,
-    EpisodeError,
-    RunSettings,
-    new_session,
-    play,
-    run_chunk,
-    run_episode,
-)
-from .sweep import EvalResult, bootstrap_ci, evaluate, parse_betas
+from .protocol import MAX_REPLICATES, PROTOCOLS, Protocol
+from .runner import ChunkResult, Episode, EpisodeError, new_session, play, run_chunk, run_episode
+from .settings import DEFAULT_BETAS, MAX_BETAS, EvalSettings, merge_betas, parse_betas
+from .sweep import EvalResult, bootstrap_ci, evaluate, settings_from
 
 __all__ = [
+    "DEFAULT_BETAS",
+    "MAX_BETAS",
+    "MAX_REPLICATES",
     "PROTOCOLS",
     "ChunkResult",
     "Comparison",
@@ -25,17 +20,19 @@ __all__ = [
     "Episode",
     "EpisodeError",
     "EvalResult",
+    "EvalSettings",
     "Protocol",
-    "RunSettings",
     "bootstrap_ci",
     "compare",
     "compare_results",
     "env_stats",
     "evaluate",
     "matched_advantage_over",
+    "merge_betas",
     "new_session",
     "parse_betas",
     "play",
     "run_chunk",
     "run_episode",
+    "settings_from",
 ]
