@@ -108,8 +108,10 @@ def run_episode(
 def play(
     session: Session, solve: Callable[[Session], object]
 ) -> tuple[str | None, str | None, bool]:
-    """Run one episode to its end; returns (answer, error, truncated). A budget overrun is a
-    truncation: the answer is then the vote of the answers revealed so far."""
+    """Run one episode to its end; returns (answer, error, truncated). An episode is truncated
+    when the budget refused one of its actions: the controller then answered with what it had
+    seen (the built-ins do), or, if the refusal escaped ``solve``, the answer is the vote of
+    the answers revealed so far."""
     error = None
     truncated = False
     try:
@@ -128,7 +130,7 @@ def play(
             answer = session.answered
     if session.answered is None:
         session.answer(answer)
-    return answer, error, truncated
+    return answer, error, truncated or session.truncated
 
 
 def run_chunk(
