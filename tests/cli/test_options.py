@@ -4,7 +4,6 @@ default per name, environment variables that split lists, and bounds on nonsense
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -231,9 +230,14 @@ def test_nonsense_numbers_are_one_error_line(
     ],
 )
 def test_nonsense_numbers_in_other_commands(
-    run: Run, tiny: Path, tmp_path: Path, command: str, args: list[str]
+    run: Run,
+    tiny: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    args: list[str],
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     line = one_error_line(run(command, "--env" if command != "discover" else "--search-env",
                               tiny, *args))  # fmt: skip
     assert "Invalid value" in line or "allowed" in line

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import CliError, parse_params, warn
-from .evaluate import report_errors, sandbox_settings
+from .evaluate import read_file_controller, report_errors, sandbox_settings
 from .options import (
     DEFAULT_BETAS_TEXT,
     betas_option,
@@ -43,11 +43,13 @@ class _Plan:
     spec: ControllerSpec
     betas: list[float | None]
     source: str | None = None
+    class_name: str = ""
 
 
 def _is_file(spec: str) -> bool:
-    path, sep, _ = spec.rpartition(":")
-    return bool(sep) and path.endswith(".py")
+    from ..controllers import split_file_spec
+
+    return split_file_spec(spec) is not None
 
 
 def _plan(spec: ControllerSpec, betas: tuple[float, ...] | None, limits: Limits | None) -> _Plan:
@@ -61,18 +63,16 @@ def _plan(spec: ControllerSpec, betas: tuple[float, ...] | None, limits: Limits 
         for b in plan.betas:
             make_solver(spec.with_beta(b))
         return plan
+    from ..controllers import split_file_spec
     from ..sandbox import DESCRIBE_JOB, run_sandboxed
 
-    path, _, class_name = spec.spec.rpartition(":")
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except FileNotFoundError:
-        raise CliError(f"controller file not found: {path}") from None
+    file = split_file_spec(spec.spec)
+    assert file is not None
+    path, class_name, source = read_file_controller(*file)
     facts = run_sandboxed(source, class_name, DESCRIBE_JOB, {}, limits, filename=path)
     if not facts.ok or facts.data is None:
         raise CliError(facts.reason)
-    return _Plan(spec, side_betas(facts.data["uses_beta"], betas), source)
+    return _Plan(spec, side_betas(facts.data["uses_beta"], betas), source, class_name)
 
 
 def _sweep(
@@ -90,12 +90,15 @@ def _sweep(
         return evaluate(
             envs, plan.spec, plan.betas, settings=settings, workers=workers, progress=progress
         )
+    from ..controllers import split_file_spec
     from ..sandbox import evaluate_sandboxed
 
-    path, _, class_name = plan.spec.spec.rpartition(":")
+    file = split_file_spec(plan.spec.spec)
+    assert file is not None
+    path = file[0]
     outcome, results = evaluate_sandboxed(
         plan.source,
-        class_name,
+        plan.class_name,
         [e.path or "" for e in envs],
         plan.betas,
         params=plan.spec.params,

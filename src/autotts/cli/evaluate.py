@@ -68,18 +68,15 @@ def _evaluate_sandboxed(
 ) -> list[EvalResult]:
     """``--sandbox``: the file controller's code runs only in sandbox processes (this process
     reads it as text); the (env, beta) grid is split over ``workers`` sandboxes."""
+    from ..controllers import split_file_spec
     from ..data import load_env
     from ..sandbox import DESCRIBE_JOB, evaluate_sandboxed, run_sandboxed
 
-    path, sep, class_name = spec.spec.rpartition(":")
-    if not (sep and path.endswith(".py")):
+    file = split_file_spec(spec.spec)
+    if file is None:
         raise CliError(f"--sandbox runs controllers from files (FILE.py:CLASS), not {spec.spec!r}")
+    path, class_name, source = read_file_controller(*file)
     betas: list[float | None] = list(given or ())
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except FileNotFoundError:
-        raise CliError(f"controller file not found: {path}") from None
     facts = run_sandboxed(source, class_name, DESCRIBE_JOB, {}, limits, filename=path)
     if not facts.ok or facts.data is None:
         raise CliError(facts.reason)
@@ -111,6 +108,19 @@ def _evaluate_sandboxed(
     total = sum(len(e) for e in envs) * len(betas) * settings.replicates
     with progress_bar(total, f"{spec.spec} on {len(envs)} env(s), sandboxed") as advance:
         return run(advance)
+
+
+def read_file_controller(path: str, class_name: str | None) -> tuple[str, str, str]:
+    """(path, class name, source) of a file controller that will run only in the sandbox: read
+    as text, its class found without running it when the spec names none."""
+    from ..controllers import source_controller_class
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except FileNotFoundError:
+        raise CliError(f"controller file not found: {path}") from None
+    return path, class_name or source_controller_class(path, source), source
 
 
 def sandbox_settings(settings: EvalSettings) -> dict[str, Any]:
