@@ -85,3 +85,6 @@ def fork_map(
             child.kill()
         raise
     pool.shutdown()
+
+
+__all__ = ["check_workers", "die_with_parent", "fork_map", "max_workers"]

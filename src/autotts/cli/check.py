@@ -54,10 +54,9 @@ def check_controller(
 
     Prints one line per problem and exits 1 if there is any; exits 0 and says OK otherwise.
     """
-    from ..data import load_env
-    from ..data.synth import synthesize
-    from ..discover.check import check_controller as run_check
-    from ..discover.measure import MeasureSettings
+    from ..data import load_env, synthesize, write_env
+    from ..discover import MeasureSettings
+    from ..discover import check_controller as run_check
     from ..evaluate import DEFAULT_BETAS, Protocol
 
     path, class_name = target, ""
@@ -75,8 +74,6 @@ def check_controller(
             paths = [os.path.abspath(e) for e in envs]
             labels = [f"{(m := load_env(p).meta).model}/{m.dataset}" for p in paths]
         else:
-            from ..data.io import write_env
-
             synthetic = os.path.join(tmp, "synthetic.json")
             write_env(synthesize(n_questions=30, n_chains=64, seed=0), synthetic)
             paths, labels = [synthetic], ["synthetic"]

@@ -29,8 +29,7 @@ from .options import (
 if TYPE_CHECKING:
     from ..controllers import ControllerSpec
     from ..data import Environment
-    from ..evaluate import Comparison, EvalResult, EvalSettings
-    from ..evaluate.compare import Side
+    from ..evaluate import Comparison, EvalResult, EvalSettings, Side
     from ..sandbox import Limits
 
 Progress = Callable[[int], None] | None  # an episodes counter
@@ -56,7 +55,7 @@ def _plan(spec: ControllerSpec, betas: tuple[float, ...] | None, limits: Limits 
     """Resolve one side's betas; fail now on a controller that cannot be built. With ``limits``
     a file controller is only read here and described by a sandbox, never imported."""
     from ..controllers import make_solver, uses_beta
-    from ..evaluate.compare import side_betas
+    from ..evaluate import side_betas
 
     if limits is None or not _is_file(spec.spec):
         plan = _Plan(spec, side_betas(uses_beta(spec.spec), betas))

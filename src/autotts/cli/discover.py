@@ -216,9 +216,8 @@ def discover(
           --proposer openai --model gpt-x --base-url http://localhost:8000/v1 --run-dir runs/r1
       autotts discover --run-dir runs/r1 --resume
     """
-    from ..discover import DiscoverConfig
+    from ..discover import DiscoverConfig, render_text
     from ..discover import discover as run_discovery
-    from ..discover.summary import render_text
     from ..evaluate import DEFAULT_BETAS
 
     path = Path(run_dir)

@@ -71,8 +71,13 @@ def episode(
 
     from ..data import apply_matching, load_env
     from ..evaluate import Protocol, run_episode
-    from ..report import episode_figure, episode_grid, parse_controllers
-    from ..report.style import controller_colours, save_one
+    from ..report import (
+        controller_colours,
+        episode_figure,
+        episode_grid,
+        parse_controllers,
+        save_one,
+    )
 
     if output is None and not as_json:
         raise CliError("give -o FILE.png (or .svg, .pdf) for the map, or --json for its counts")
@@ -112,7 +117,7 @@ def episode(
         grids.append(episode_grid(env, played, order, rc.point_label(value)))
         by_point[grids[-1].label] = colours[rc.label]
     if output is not None:
-        from ..report.build import map_heading
+        from ..report import map_heading
 
         save_one(episode_figure(grids, by_point, map_heading(env, grids)), output)
     if as_json:

@@ -235,6 +235,7 @@ def report(
     from ..report import (
         MapChoice,
         build_report,
+        check_envs,
         describe,
         episodes_needed,
         evaluate_report,
@@ -242,7 +243,6 @@ def report(
         parse_controllers,
         report_files,
     )
-    from ..report.results import check_envs
 
     start = time.perf_counter()
     proto = settings.protocol

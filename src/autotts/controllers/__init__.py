@@ -1,7 +1,7 @@
 """Controllers: the interface, the registry, the reference baselines and discovered ones."""
 
 from . import cmc, evolved, parallel_probe, self_consistency  # noqa: F401  (registers built-ins)
-from .base import Controller, ControllerError, get_controller, register, registered
+from .base import Controller, ControllerError, get_controller, register, register_as, registered
 from .budget import read_within_budget
 from .loading import (
     ControllerSpec,
@@ -26,6 +26,7 @@ __all__ = [
     "only_controller_class",
     "read_within_budget",
     "register",
+    "register_as",
     "registered",
     "source_controller_class",
     "split_file_spec",

@@ -1,8 +1,15 @@
 """Evaluating controllers on replay environments: protocols, episodes, sweeps, statistics."""
 
-from .compare import Comparison, EnvComparison, compare, compare_results
+from .compare import Comparison, EnvComparison, Side, compare, compare_results, side_betas
 from .envinfo import EnvStats, env_stats
-from .frontier import matched_advantage_over
+from .frontier import (
+    Point,
+    envelope,
+    frontier_gap,
+    interpolate,
+    matched_advantage,
+    matched_advantage_over,
+)
 from .protocol import MAX_REPLICATES, PROTOCOLS, Protocol
 from .runner import ChunkResult, Episode, EpisodeError, new_session, play, run_chunk, run_episode
 from .settings import DEFAULT_BETAS, MAX_BETAS, EvalSettings, merge_betas, parse_betas
@@ -21,12 +28,18 @@ __all__ = [
     "EpisodeError",
     "EvalResult",
     "EvalSettings",
+    "Point",
     "Protocol",
+    "Side",
     "bootstrap_ci",
     "compare",
     "compare_results",
     "env_stats",
+    "envelope",
     "evaluate",
+    "frontier_gap",
+    "interpolate",
+    "matched_advantage",
     "matched_advantage_over",
     "merge_betas",
     "new_session",
@@ -35,4 +48,5 @@ __all__ = [
     "run_chunk",
     "run_episode",
     "settings_from",
+    "side_betas",
 ]
