@@ -2,7 +2,6 @@
 
 from . import cmc, evolved, parallel_probe, self_consistency  # noqa: F401  (registers built-ins)
 from .base import Controller, ControllerError, get_controller, register, register_as, registered
-from .budget import read_within_budget
 from .loading import (
     ControllerSpec,
     controller_class,
@@ -12,6 +11,7 @@ from .loading import (
     split_file_spec,
     uses_beta,
 )
+from .self_consistency import read_within_budget
 from .voting import beta_confidence, leader, vote
 
 __all__ = [

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..env import Session
+from ..env import BudgetExceeded, Session
 from .base import Controller, register
-from .budget import read_within_budget
 from .voting import beta_confidence, leader, vote
+
+
+def read_within_budget(session: Session, k: int) -> list[str]:
+    """The final answers of the next ``k`` chains, or, under a budget, of as many of them as it
+    pays for: chains are read one at a time until the next would not fit (the session refuses
+    it and the episode counts as truncated). Without a budget, the one READ of ``k`` chains."""
+    if session.remaining_budget is None:
+        return session.read(k)
+    answers: list[str] = []
+    for _ in range(k):
+        try:
+            answers += session.read(1)
+        except BudgetExceeded:
+            break
+    return answers
 
 
 @register
