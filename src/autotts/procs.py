@@ -30,6 +30,23 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def max_workers() -> int:
+    """The most worker processes (or sandboxes) one run may start: 4 per CPU core. More would
+    only thrash; many more forks until the machine runs out of memory."""
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_workers(workers: int) -> int:
+    """``workers`` if it lies in 1 .. :func:`max_workers`, else a ValueError naming the bound."""
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise ValueError(f"workers must be an integer, got {workers!r}")
+    if not 1 <= workers <= max_workers():
+        raise ValueError(
+            f"workers must be between 1 and {max_workers()} (4 per CPU core), got {workers:,}"
+        )
+    return workers
+
+
 def fork_map(
     fn: Callable[[T], R],
     tasks: Sequence[T],
@@ -68,3 +85,6 @@ def fork_map(
             child.kill()
         raise
     pool.shutdown()
+
+
+__all__ = ["check_workers", "die_with_parent", "fork_map", "max_workers"]

@@ -109,9 +109,15 @@ def test_env_files_that_hang_or_crash_are_one_line(run: Run, tmp_path: Path) -> 
         (["--controller", "sc", "--param", "k=abc"], "sc"),
         (["--controller", "sc", "--param", "kk=3"], "unknown parameter(s) kk"),
         (["--controller", "sc", "--param", "k=2", "--param", "k=3"], "given twice"),
-        (["--controller", "sc", "--protocol", "bogus"], "unknown protocol 'bogus'"),
-        (["--controller", "sc", "--match", "fuzzy"], "unknown --match 'fuzzy'"),
-        (["--controller", "sc", "--replicates", "0"], "replicates must be at least 1"),
+        (
+            ["--controller", "sc", "--protocol", "bogus"],
+            "'--protocol': 'bogus' is not one of 'official', 'subsample'",
+        ),
+        (["--controller", "sc", "--match", "fuzzy"], "'--match': 'fuzzy' is not one of"),
+        (
+            ["--controller", "sc", "--replicates", "0"],
+            "'--replicates': 0 is not in the range 1<=x<=100000",
+        ),
     ],
 )
 def test_bad_options(run: Run, tiny: Path, args: list[str], expected: str) -> None:

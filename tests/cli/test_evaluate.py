@@ -13,6 +13,7 @@ import pytest
 
 from autotts.cli.common import parse_params, parse_value
 from autotts.data import write_env
+from autotts.evaluate import DEFAULT_BETAS
 from tests.builders import make_env
 
 from .conftest import Run, one_error_line
@@ -64,7 +65,7 @@ def test_beta_sweep_and_default_beta(run: Run, tiny: Path) -> None:
     assert result.exit_code == 0, result.output
     assert [r["beta"] for r in records(result.stdout)] == [0.0, 0.5, 1.0]
     result = run("evaluate", "--env", tiny, "--controller", "cmc", "--json")
-    assert [r["beta"] for r in records(result.stdout)] == [0.5]
+    assert [r["beta"] for r in records(result.stdout)] == list(DEFAULT_BETAS)  # 0, 0.1, ..., 1
     result = run("evaluate", "--env", tiny, "--controller", "cmc", "--beta", "0.2,0.7", "--json")
     assert [r["beta"] for r in records(result.stdout)] == [0.2, 0.7]
 

@@ -28,7 +28,7 @@ from autotts.env import (
     SessionError,
     full_read_records,
 )
-from autotts.evaluate import RunSettings, new_session
+from autotts.evaluate import EvalSettings, new_session
 from tests.builders import make_env
 
 Chain = tuple[list[str], int, str]  # (probe answers, total tokens, final answer)
@@ -717,7 +717,7 @@ def test_the_session_never_sees_the_gold_answer() -> None:
     assert not [p for p in params if "gold" in p.lower()]
     chains = unique_chains([(3, 2000), (1, 300), (0, 700)])
     env = make_env([(chains, GOLD)])
-    s = new_session(env, 0, [2, 0, 1], RunSettings())
+    s = new_session(env, 0, [2, 0, 1], EvalSettings())
     s.read(1)
     s.step(s.branch())
     slots = [n for cls in type(s).__mro__ for n in getattr(cls, "__slots__", ())]

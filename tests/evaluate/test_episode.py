@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autotts.controllers import ControllerSpec
-from autotts.evaluate import Protocol, RunSettings, evaluate, run_episode
+from autotts.evaluate import EvalSettings, Protocol, evaluate, run_episode
 from tests.controllers.synthetic import synthetic_env
 
 
@@ -19,7 +19,7 @@ from tests.controllers.synthetic import synthetic_env
 )
 def test_episodes_add_up_to_the_evaluation(cs: ControllerSpec, protocol: Protocol) -> None:
     env = synthetic_env(2, n_questions=4, n_chains=40)
-    rs = RunSettings(protocol)
+    rs = EvalSettings(protocol)
     (result,) = evaluate([env], cs, protocol=protocol)
     episodes = [
         run_episode(env, cs, q, r, rs) for q in range(len(env)) for r in range(protocol.replicates)
@@ -38,7 +38,7 @@ def test_episodes_add_up_to_the_evaluation(cs: ControllerSpec, protocol: Protoco
 def test_the_episode_uses_the_replicate_order() -> None:
     env = synthetic_env(3, n_questions=2, n_chains=30)
     protocol = Protocol("official", 5)
-    e = run_episode(env, ControllerSpec("sc", {"k": 1}), 1, 4, RunSettings(protocol))
+    e = run_episode(env, ControllerSpec("sc", {"k": 1}), 1, 4, EvalSettings(protocol))
     first = protocol.orders(1, 30)[4][0]
     assert e.answer == env.questions[1].finals[first]
     assert [a.kind for a in e.session.trace()] == ["READ", "ANSWER"]

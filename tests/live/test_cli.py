@@ -110,8 +110,8 @@ def test_collect_resumes_after_being_stopped(
     if sig == signal.SIGINT:  # finishes the steps in flight, says how to resume
         assert proc.returncode == 130
         assert stderr.strip().splitlines()[-1] == (
-            f"autotts: interrupted; {journal} keeps every finished step: run the same "
-            "command to resume"
+            f"autotts: interrupted: {journal} keeps every finished step: run the same "
+            "command to continue"
         )
     assert not out.exists()
     scripted.model.delay = 0.0
@@ -188,8 +188,8 @@ def test_bad_inputs_are_one_line(
         (["solve", *base, "--controller", "sc"], "give either a QUESTION or --questions"),
         (["solve", *base, "--controller", "sc", "--beta", "0.5", "q?"], "takes no beta"),
         (["solve", *base, "--controller", "nope", "q?"], "unknown controller 'nope'"),
-        (["solve", *base, "--controller", "cmc", "--match", "fuzzy", "q?"], "unknown --match"),
-        (["solve", *base, "--controller", "cmc", "--beta", "2", "q?"], "outside [0, 1]"),
+        (["solve", *base, "--controller", "cmc", "--match", "fuzzy", "q?"], "not one of"),
+        (["solve", *base, "--controller", "cmc", "--beta", "2", "q?"], "2 must be <= 1"),
         (["solve", *base, "--controller", "sc", "--param", "k=x", "q?"],
          "parameter k='x' must be an integer"),
     ]  # fmt: skip

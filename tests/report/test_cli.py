@@ -10,7 +10,7 @@ import pytest
 
 from autotts.cli.options import GreedyOption
 from autotts.data import load_env
-from autotts.evaluate import Protocol, RunSettings, run_episode
+from autotts.evaluate import EvalSettings, Protocol, run_episode
 from autotts.report import episode_grid, parse_controller
 from tests.cli.conftest import one_error_line
 
@@ -81,7 +81,7 @@ def test_episode_image_and_json(run: Run, env_files: list[Path], tmp_path: Path)
     protocol = Protocol("official", 3)
     for record, spec in zip(records, ("cmc:beta=0.8", "sc:k=8"), strict=True):
         rc = parse_controller(spec)
-        episode = run_episode(env, rc.point(rc.map_value()), 3, 2, RunSettings(protocol))
+        episode = run_episode(env, rc.point(rc.map_value()), 3, 2, EvalSettings(protocol))
         grid = episode_grid(env, episode, protocol.orders(3, 24)[2], record["controller"])
         assert {k: record[k] for k in ("cells", "tokens", "probes", "chains")} == {
             k: grid.to_json()[k] for k in ("cells", "tokens", "probes", "chains")
@@ -132,11 +132,11 @@ def test_unwritable_outputs(run: Run, env_files: list[Path], tmp_path: Path) -> 
         (("--controller", "sc", "sc"), "both labelled 'sc'"),
         (("--controller", "cmc", "--betas", "0,2"), "beta 2 is outside [0, 1]"),
         (("--controller", "sc", "--map-question", "9"), "--map-question 9 is out of range"),
-        (("--controller", "sc", "--map-replicate", "30"), "--map-replicate 30 is out of range"),
+        (("--controller", "sc", "--map-replicate", "300"), "--map-replicate 300 is out of range"),
         (("--controller", "sc", "--map-controller", "cmc"), "--map-controller 'cmc' is not"),
         (("--controller", "sc", "--map-env", "x/y"), "--map-env 'x/y' is not one of"),
         (("--controller", "sc", "--search-dataset", "z"), "--search-dataset 'z' is not"),
-        (("--controller", "sc", "--protocol", "bad"), "unknown protocol 'bad'"),
+        (("--controller", "sc", "--protocol", "bad"), "'bad' is not one of 'official'"),
     ],
 )
 def test_report_errors(

@@ -9,7 +9,7 @@ import pytest
 
 from autotts.controllers import ControllerSpec
 from autotts.env import Session
-from autotts.evaluate import Episode, Protocol, RunSettings, new_session, play, run_episode
+from autotts.evaluate import Episode, EvalSettings, Protocol, new_session, play, run_episode
 from autotts.report import episode_figure, episode_grid
 from autotts.report.style import save_one
 from tests.builders import make_env
@@ -52,7 +52,7 @@ def scripted(session: Session) -> str:
 
 def test_a_scripted_episode_cell_by_cell() -> None:
     order = (0, 1, 2, 3, 4)
-    session = new_session(HAND, 0, order, RunSettings())
+    session = new_session(HAND, 0, order, EvalSettings())
     answer, error, truncated = play(session, scripted)
     episode = Episode(0, 0, answer, "5", error, truncated, session)
     g = episode_grid(HAND, episode, order, "scripted")
@@ -103,7 +103,7 @@ def test_cell_counts_equal_the_action_log(cs: ControllerSpec) -> None:
     protocol = Protocol("official", 4)
     for q in range(len(env)):
         for r in range(protocol.replicates):
-            e = run_episode(env, cs, q, r, RunSettings(protocol))
+            e = run_episode(env, cs, q, r, EvalSettings(protocol))
             order = protocol.orders(q, 40)[r]
             g = episode_grid(env, e, order, cs.spec)
             trace = e.session.trace()
@@ -137,7 +137,7 @@ def test_figures_render(tmp_path: Path) -> None:
     protocol = Protocol("official", 1)
     order = protocol.orders(1, 30)[0]
     grids = [
-        episode_grid(env, run_episode(env, cs, 1, 0, RunSettings(protocol)), order, cs.spec)
+        episode_grid(env, run_episode(env, cs, 1, 0, EvalSettings(protocol)), order, cs.spec)
         for cs in (ControllerSpec("cmc", beta=0.5), ControllerSpec("sc", {"k": 8}))
     ]
     for n, name in ((1, "one.png"), (4, "four.png")):

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from autotts.data import load_env
-from autotts.evaluate import Protocol
+from autotts.evaluate import EvalSettings, Protocol
 from autotts.report import (
     MapChoice,
     build_report,
@@ -22,7 +22,7 @@ from .test_report import check_image
 def test_report_on_replay_data(replay: Path, tmp_path: Path) -> None:
     envs = [load_env(replay / "Qwen3-4B" / f"{d}.json") for d in ("aime24", "aime25")]
     specs = parse_controllers(["sc:k=64", "cmc:beta=0.5"])
-    data = evaluate_report(envs, specs, protocol=Protocol("official", 100), workers=2)
+    data = evaluate_report(envs, specs, settings=EvalSettings(Protocol("official", 100)), workers=2)
     sections = evaluation_sections(data, tmp_path, episode=MapChoice(env=1, question=3))
     build_report(tmp_path, sections)
     for name in ("frontier_tokens", "frontier_sequential", "episode_map"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autotts.evaluate import Protocol, evaluate
+from autotts.evaluate import EvalSettings, Protocol, evaluate
 from autotts.report import (
     MapChoice,
     ReportData,
@@ -60,7 +60,7 @@ def check_image(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def data() -> ReportData:
-    return evaluate_report(small_envs(), parse_controllers(SPECS), protocol=PROTOCOL)
+    return evaluate_report(small_envs(), parse_controllers(SPECS), settings=EvalSettings(PROTOCOL))
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_tables_hold_the_numbers(data: ReportData, folder: Path) -> None:
 def test_averages_over_a_split_and_latex_escaping(data: ReportData) -> None:
     envs = [named(e, "one", d) for e, d in zip(small_envs()[:3], ("a", "b", "c"), strict=True)]
     three = evaluate_report(envs, parse_controllers(["sc:k=2,4", "parallel_probe:chains=4"]),
-                            protocol=PROTOCOL)  # fmt: skip
+                            settings=EvalSettings(PROTOCOL))  # fmt: skip
     table = paper_table(three, search=["b"])
     assert table.groups == ("a (held-out)", "b (search)", "c (held-out)", "held-out avg")
     for row in table.rows:
@@ -169,7 +169,7 @@ def test_averages_over_a_split_and_latex_escaping(data: ReportData) -> None:
 def test_one_environment_per_model_and_dataset() -> None:
     env = small_envs()[0]
     with pytest.raises(ValueError, match="both small/first"):
-        evaluate_report([env, env], parse_controllers(["sc:k=1"]), protocol=PROTOCOL)
+        evaluate_report([env, env], parse_controllers(["sc:k=1"]), settings=EvalSettings(PROTOCOL))
 
 
 def test_sections_can_be_added(tmp_path: Path) -> None:

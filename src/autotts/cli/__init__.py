@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from .check import check_controller
 from .collect import collect
-from .common import CliError, is_user_error, one_line
+from .common import CliError, Interrupted, is_user_error, keep_on_interrupt, one_line
 from .compare import compare
 from .controllers import controllers
 from .discover import discover
@@ -29,7 +29,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CliError:
+        except KeyboardInterrupt:  # Ctrl-C anywhere: one line and exit 130, never "Aborted!"
+            raise Interrupted() from None
+        except (CliError, Interrupted):
             raise
         except click.UsageError as e:  # a bad option value: one line too, not click's usage
             hint = f" (autotts {ctx.invoked_subcommand} --help)" if ctx.invoked_subcommand else ""
@@ -74,4 +76,4 @@ def main() -> None:
     cli(prog_name="autotts")
 
 
-__all__ = ["CliError", "cli", "main"]
+__all__ = ["CliError", "Interrupted", "cli", "keep_on_interrupt", "main"]

@@ -9,36 +9,42 @@ import tempfile
 import click
 
 from .common import CliError, env_paths, load_envs
-from .options import GreedyOption
+from .options import (
+    DEFAULT_BETAS_TEXT,
+    MAX_REPLICATES,
+    betas_option,
+    command,
+    env_option,
+    option,
+    sandbox_limits,
+    sandbox_options,
+)
+
+CHECK_REPLICATES = 8  # a quick lint, not an evaluation: the contract needs only the trend
 
 
-@click.command("check-controller", short_help="Check a controller file: policy and beta contract.")
+@command(name="check-controller", short_help="Check a controller file: policy and beta contract.")
 @click.argument("target", metavar="FILE.py[:CLASS]")
-@click.option(
-    "--env",
-    "envs",
-    cls=GreedyOption,
-    metavar="FILE...",
-    help="Environments to measure the beta sweep on [default: a synthetic one].",
+@env_option(
+    "--env", "envs", help="Environments to measure the beta sweep on [default: a synthetic one]."
 )
-@click.option("--betas", default="0:1:0.25", show_default=True, metavar="SPEC")
-@click.option("--replicates", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--timeout",
-    default=300.0,
+@betas_option(f"The beta sweep checked [default: {DEFAULT_BETAS_TEXT}].")
+@option(
+    "--replicates",
+    default=CHECK_REPLICATES,
     show_default=True,
-    type=float,
-    help="Sandbox wall-clock limit per environment, seconds.",
+    type=click.IntRange(1, MAX_REPLICATES),
+    help="Chain orders per question (a quick check; evaluate and discover use 100).",
 )
-@click.option("--memory-mb", default=4096, show_default=True, type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@sandbox_options
+@option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check_controller(
     target: str,
     envs: tuple[str, ...],
-    betas: str,
+    betas: tuple[float, ...] | None,
     replicates: int,
-    timeout: float,
-    memory_mb: int,
+    timeout: float | None,
+    memory_mb: int | None,
     as_json: bool,
 ) -> None:
     """Check a controller the way discovery checks candidates: the sandbox's static policy
@@ -48,10 +54,10 @@ def check_controller(
 
     Prints one line per problem and exits 1 if there is any; exits 0 and says OK otherwise.
     """
-    from ..data.synth import synthesize
-    from ..discover.check import check_controller as run_check
-    from ..discover.measure import MeasureSettings
-    from ..evaluate import Protocol, parse_betas
+    from ..data import synthesize, write_env
+    from ..discover import MeasureSettings
+    from ..discover import check_controller as run_check
+    from ..evaluate import DEFAULT_BETAS, Protocol
 
     path, class_name = target, ""
     if ":" in target and target.rsplit(":", 1)[0].endswith(".py"):
@@ -60,15 +66,14 @@ def check_controller(
         raise CliError(f"{path}: no such file")
     with open(path, encoding="utf-8") as f:
         source = f.read()
-    sweep_betas = parse_betas(betas)
+    sweep_betas = list(betas or DEFAULT_BETAS)
+    timeout_s, memory = sandbox_limits(timeout, memory_mb)
     settings = MeasureSettings(Protocol("official", replicates), trace_replicates=1)
     with tempfile.TemporaryDirectory(prefix="autotts-check-") as tmp:
         if envs:
             paths = [os.path.abspath(e) for e in env_paths(envs)]
             labels = [f"{(m := e.meta).model}/{m.dataset}" for e in load_envs(paths)]
         else:
-            from ..data.io import write_env
-
             synthetic = os.path.join(tmp, "synthetic.json")
             write_env(synthesize(n_questions=30, n_chains=64, seed=0), synthetic)
             paths, labels = [synthetic], ["synthetic"]
@@ -80,8 +85,8 @@ def check_controller(
             labels,
             sweep_betas,
             settings,
-            timeout_s=timeout,
-            memory_mb=memory_mb,
+            timeout_s=timeout_s,
+            memory_mb=memory,
         )
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

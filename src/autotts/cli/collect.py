@@ -11,127 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import CliError, check_output_path, warn
+from .common import CliError, Interrupted, check_output_path, warn
+from .options import chains_option, command, model_options, option, sampling_options
 
 if TYPE_CHECKING:
     from ..live import ModelClient, Progress, SamplingSettings
-
-F = Callable[..., Any]
-
-
-def model_options(command: str) -> Callable[[F], F]:
-    """Where the model is and how to talk to it (shared by collect and solve)."""
-
-    def decorate(f: F) -> F:
-        for option in reversed(
-            [
-                click.option(
-                    "--base-url",
-                    required=True,
-                    metavar="URL",
-                    help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM).",
-                ),
-                click.option("--model", required=True, metavar="NAME", help="Model name."),
-                click.option(
-                    "--api-key",
-                    default=None,
-                    envvar=[f"AUTOTTS_{command}_API_KEY", "OPENAI_API_KEY"],
-                    show_envvar=False,
-                    help="API key (default: $OPENAI_API_KEY; local servers need none).",
-                ),
-                click.option(
-                    "--concurrency",
-                    default=8,
-                    show_default=True,
-                    type=click.IntRange(min=1),
-                    help="Requests in flight at most.",
-                ),
-                click.option(
-                    "--timeout",
-                    default=600.0,
-                    show_default=True,
-                    type=click.FloatRange(min=0, min_open=True),
-                    help="Seconds to wait for one response.",
-                ),
-                click.option(
-                    "--retries",
-                    default=5,
-                    show_default=True,
-                    type=click.IntRange(min=0),
-                    help="Retries of a request that failed transiently (429, 5xx, timeout, "
-                    "malformed response).",
-                ),
-                click.option(
-                    "--retry-wait",
-                    default=1.0,
-                    show_default=True,
-                    type=click.FloatRange(min=0),
-                    help="Seconds before the first retry; doubles each time (at most 60).",
-                ),
-            ]
-        ):
-            f = option(f)
-        return f
-
-    return decorate
-
-
-def sampling_options(f: F) -> F:
-    """What a chain is (shared by collect and solve: use the same values to get the same
-    chains)."""
-    for option in reversed(
-        [
-            click.option(
-                "--interval",
-                default=500,
-                show_default=True,
-                type=click.IntRange(min=1),
-                help="Tokens per step; each step is probed.",
-            ),
-            click.option(
-                "--max-tokens",
-                default=32768,
-                show_default=True,
-                type=click.IntRange(min=1),
-                help="A chain's length limit in tokens.",
-            ),
-            click.option(
-                "--temperature", default=0.7, show_default=True, type=float, help="Sampling."
-            ),
-            click.option("--top-p", default=None, type=float, help="Nucleus sampling."),
-            click.option(
-                "--prompt-template",
-                default=None,
-                metavar="FILE",
-                type=click.Path(),
-                help="Raw prompt with {question} once (default: ChatML with a \\boxed{} "
-                "instruction).",
-            ),
-            click.option(
-                "--probe-suffix",
-                default=None,
-                metavar="TEXT",
-                help="Appended to a chain to probe it (default: '... Oh, I suddenly got the "
-                "answer to the whole problem, **Final Answer** \\[ \\boxed{').",
-            ),
-            click.option(
-                "--probe-tokens",
-                default=20,
-                show_default=True,
-                type=click.IntRange(min=1),
-                help="Tokens a probe may write.",
-            ),
-            click.option(
-                "--seed",
-                default=0,
-                show_default=True,
-                type=int,
-                help="Base of the per-request sampling seeds.",
-            ),
-        ]
-    ):
-        f = option(f)
-    return f
 
 
 def make_settings(opts: dict[str, Any]) -> SamplingSettings:
@@ -169,7 +53,7 @@ def make_client(opts: dict[str, Any]) -> ModelClient:
         opts["base_url"],
         opts["model"],
         api_key=opts["api_key"],
-        timeout=opts["timeout"],
+        timeout=opts["request_timeout"],
         retries=opts["retries"],
         retry_wait=opts["retry_wait"],
     )
@@ -180,9 +64,9 @@ def make_client(opts: dict[str, Any]) -> ModelClient:
     return client
 
 
-@click.command(short_help="Build a replay environment from a live model.")
+@command(short_help="Build a replay environment from a live model.")
 @model_options("COLLECT")
-@click.option(
+@option(
     "--questions",
     "questions_file",
     required=True,
@@ -190,17 +74,11 @@ def make_client(opts: dict[str, Any]) -> ModelClient:
     type=click.Path(),
     help='One {"id", "question", "answer"} object per line.',
 )
-@click.option(
-    "--chains",
-    default=128,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Chains per question.",
-)
+@chains_option("Chains per question.")
 @sampling_options
-@click.option("--dataset", default=None, help="Dataset name to record (default: file stem).")
-@click.option("-o", "--output", required=True, metavar="ENV", help="Environment file to write.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary line.")
+@option("--dataset", default=None, help="Dataset name to record (default: file stem).")
+@option("-o", "--output", required=True, metavar="ENV", help="Environment file to write.")
+@option("--json", "as_json", is_flag=True, help="Print a JSON summary line.")
 def collect(
     questions_file: str, chains: int, dataset: str | None, output: str, as_json: bool, **opts: Any
 ) -> None:
@@ -240,12 +118,9 @@ def collect(
             "again to resume)"
         ) from None
     except KeyboardInterrupt:
-        click.echo(
-            f"autotts: interrupted; {journal_path(output)} keeps every finished step: run the "
-            "same command to resume",
-            err=True,
-        )
-        raise click.exceptions.Exit(130) from None
+        raise Interrupted(
+            f"{journal_path(output)} keeps every finished step: run the same command to continue"
+        ) from None
     finally:
         client.close()
     if result.skipped_journal_lines:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -22,6 +23,32 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"{PROG}: error: {self.format_message()}", file=file, err=file is None)
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C (or a SIGTERM a command turns into one): one line ``autotts: interrupted: <what
+    was kept and how to resume>`` on stderr, exit code 130 (128 + SIGINT), for every command.
+    The command group raises it with ``nothing was written`` for any command that does not say
+    more; a command that keeps work raises its own (see :func:`keep_on_interrupt`)."""
+
+    exit_code = 130
+
+    def __init__(self, kept: str = "nothing was written") -> None:
+        super().__init__(kept)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"{PROG}: interrupted: {self.format_message()}", file=file, err=file is None)
+
+
+@contextmanager
+def keep_on_interrupt(kept: str) -> Iterator[None]:
+    """``with keep_on_interrupt("3 answers were printed; ..."):`` turns Ctrl-C inside the block
+    into :class:`Interrupted` saying what was kept (e.g. ``... run the same command with
+    --resume to continue``)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(kept) from None
 
 
 def one_line(err: BaseException) -> str:

@@ -7,18 +7,29 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import CliError, env_paths, load_envs, parse_params, warn
-from .evaluate import SANDBOX_MEMORY_MB, SANDBOX_TIMEOUT_S, report_errors
+from .evaluate import read_file_controller, report_errors, sandbox_settings
+from .options import (
+    DEFAULT_BETAS_TEXT,
+    betas_option,
+    command,
+    env_option,
+    option,
+    params_option,
+    sandbox_limits,
+    sandbox_options,
+    settings_options,
+    workers_option,
+)
 
 if TYPE_CHECKING:
     from ..controllers import ControllerSpec
     from ..data import Environment
-    from ..evaluate import Comparison, EvalResult
-    from ..evaluate.compare import Side
+    from ..evaluate import Comparison, EvalResult, EvalSettings, Side
     from ..sandbox import Limits
 
 Progress = Callable[[int], None] | None  # an episodes counter
@@ -31,47 +42,36 @@ class _Plan:
     spec: ControllerSpec
     betas: list[float | None]
     source: str | None = None
+    class_name: str = ""
 
 
 def _is_file(spec: str) -> bool:
-    path, sep, _ = spec.rpartition(":")
-    return bool(sep) and path.endswith(".py")
+    from ..controllers import split_file_spec
+
+    return split_file_spec(spec) is not None
 
 
-def _parse_betas(text: str | None) -> list[float] | None:
-    from ..evaluate import parse_betas
-
-    if text is None:
-        return None
-    try:
-        return parse_betas(text)
-    except ValueError as e:
-        raise CliError(f"--betas: {e}") from None
-
-
-def _plan(spec: ControllerSpec, betas: list[float] | None, limits: Limits | None) -> _Plan:
+def _plan(spec: ControllerSpec, betas: tuple[float, ...] | None, limits: Limits | None) -> _Plan:
     """Resolve one side's betas; fail now on a controller that cannot be built. With ``limits``
     a file controller is only read here and described by a sandbox, never imported."""
     from ..controllers import make_solver, uses_beta
-    from ..evaluate.compare import side_betas
+    from ..evaluate import side_betas
 
     if limits is None or not _is_file(spec.spec):
         plan = _Plan(spec, side_betas(uses_beta(spec.spec), betas))
         for b in plan.betas:
             make_solver(spec.with_beta(b))
         return plan
+    from ..controllers import split_file_spec
     from ..sandbox import Candidate, describe_candidate
 
-    path, _, class_name = spec.spec.rpartition(":")
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except FileNotFoundError:
-        raise CliError(f"controller file not found: {path}") from None
+    file = split_file_spec(spec.spec)
+    assert file is not None
+    path, class_name, source = read_file_controller(*file)
     facts = describe_candidate(Candidate(source, class_name, path), limits=limits)
     if not facts.ok or facts.data is None:
         raise CliError(facts.reason)
-    return _Plan(spec, side_betas(facts.data["uses_beta"], betas), source)
+    return _Plan(spec, side_betas(facts.data["uses_beta"], betas), source, class_name)
 
 
 def _sweep(
@@ -80,19 +80,24 @@ def _sweep(
     workers: int,
     limits: Limits | None,
     progress: Progress,
-    options: dict[str, Any],
+    settings: EvalSettings,
 ) -> list[EvalResult]:
     """One side's sweep: in this process, or in ``workers`` sandboxes for a sandboxed file."""
     if plan.source is None or limits is None:
         from ..evaluate import evaluate
 
-        return evaluate(envs, plan.spec, plan.betas, workers=workers, progress=progress, **options)
+        return evaluate(
+            envs, plan.spec, plan.betas, settings=settings, workers=workers, progress=progress
+        )
+    from ..controllers import split_file_spec
     from ..sandbox import evaluate_sandboxed
 
-    path, _, class_name = plan.spec.spec.rpartition(":")
+    file = split_file_spec(plan.spec.spec)
+    assert file is not None
+    path = file[0]
     outcome, results = evaluate_sandboxed(
         plan.source,
-        class_name,
+        plan.class_name,
         [e.path or "" for e in envs],
         plan.betas,
         params=plan.spec.params,
@@ -101,7 +106,7 @@ def _sweep(
         workers=workers,
         progress=progress,
         filename=path,
-        **options,
+        **sandbox_settings(settings),
     )
     if not outcome.ok:
         raise CliError(outcome.reason)
@@ -114,18 +119,18 @@ def _sweep_both(
     workers: int,
     limits: Limits | None,
     show_progress: bool,
-    options: dict[str, Any],
+    settings: EvalSettings,
 ) -> list[list[EvalResult]]:
     """Both sides, one progress bar (on stderr, only on a terminal) over all their episodes."""
     if not show_progress:
-        return [_sweep(p, envs, workers, limits, None, options) for p in plans]
+        return [_sweep(p, envs, workers, limits, None, settings) for p in plans]
     from .render import progress_bar
 
-    per_beta = sum(len(e) for e in envs) * options["protocol"].replicates
+    per_beta = sum(len(e) for e in envs) * settings.replicates
     total = per_beta * sum(len(p.betas) for p in plans)
     label = f"{plans[0].spec.spec} vs {plans[1].spec.spec} on {len(envs)} env(s)"
     with progress_bar(total, label) as advance:
-        return [_sweep(p, envs, workers, limits, advance, options) for p in plans]
+        return [_sweep(p, envs, workers, limits, advance, settings) for p in plans]
 
 
 def _tokens(side: Side) -> str:
@@ -196,126 +201,46 @@ def print_comparison(c: Comparison) -> None:
     stdout_console().print(table)
 
 
-@click.command(short_help="Compare two controllers at matched token counts.")
-@click.option(
-    "--env",
-    "env_files",
-    multiple=True,
-    metavar="FILE...",
-    envvar="AUTOTTS_COMPARE_ENV",
-    type=click.Path(),
-    help="Environment file(s), as for autotts evaluate (a shell glob works).",
-)
-@click.argument("more_env_files", nargs=-1, type=click.Path(), metavar="")
-@click.option(
+@command(short_help="Compare two controllers at matched token counts.")
+@env_option(help="Environment file(s), as for autotts evaluate (a shell glob works).")
+@option(
     "--a",
     "a",
     required=True,
-    metavar="NAME|FILE.py:CLASS",
+    metavar="NAME|FILE.py[:CLASS]",
     help="Controller A, the reference: sc, asc, esc, parallel_probe, cmc, or a class in a file.",
 )
-@click.option(
+@option(
     "--b",
     "b",
     required=True,
-    metavar="NAME|FILE.py:CLASS",
+    metavar="NAME|FILE.py[:CLASS]",
     help="Controller B, the one whose advantage over A is reported.",
 )
-@click.option(
-    "--a-param",
-    "a_params",
-    multiple=True,
-    metavar="K=V",
-    envvar="AUTOTTS_COMPARE_A_PARAM",
-    help="A parameter of A (repeatable), as --param of autotts evaluate.",
+@params_option("--a-param", "a_params", "A parameter of A (repeatable), as --param of evaluate.")
+@params_option("--b-param", "b_params", "A parameter of B (repeatable).")
+@betas_option(
+    f"Betas of beta-parameterized controllers [default: {DEFAULT_BETAS_TEXT}]; fixed baselines "
+    "(e.g. sc) give one point; file classes get them (as config['beta']) only if given."
 )
-@click.option(
-    "--b-param",
-    "b_params",
-    multiple=True,
-    metavar="K=V",
-    envvar="AUTOTTS_COMPARE_B_PARAM",
-    help="A parameter of B (repeatable).",
-)
-@click.option(
-    "--betas",
-    default=None,
-    metavar="B|START:STOP:STEP|B1,B2,...",
-    help="Betas of beta-parameterized controllers [default: 0:1:0.1]; fixed baselines (e.g. sc) "
-    "give one point; file classes get them (as config['beta']) only if given.",
-)
-@click.option(
-    "--replicates", default=100, show_default=True, type=int, help="Chain orders per question."
-)
-@click.option(
-    "--protocol",
-    default="official",
-    show_default=True,
-    metavar="official|subsample",
-    help="Replicate chain orders, as for autotts evaluate.",
-)
-@click.option(
-    "--seed",
-    default=0,
-    show_default=True,
-    type=int,
-    help="Seed of --protocol subsample and of the bootstrap.",
-)
-@click.option(
-    "--match",
-    default="exact",
-    show_default=True,
-    metavar="exact|normalized|math",
-    help="Answer matching.",
-)
-@click.option(
-    "--kappa-probe",
-    default=0.0,
-    show_default=True,
-    type=float,
-    help="Extra cost charged per probe, in tokens.",
-)
-@click.option("--budget", default=None, type=float, metavar="TOKENS", help="Per-episode cost cap.")
-@click.option(
-    "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes."
-)
-@click.option(
+@settings_options()
+@workers_option
+@option(
     "--json",
     "as_json",
     is_flag=True,
-    envvar="AUTOTTS_COMPARE_JSON",
     help="One JSON document (per env, overall, raw points), not a table.",
 )
-@click.option(
-    "--sandbox", is_flag=True, help="Run the FILE.py:CLASS side(s) only in sandbox processes."
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    metavar="SECONDS",
-    help=f"With --sandbox: wall-clock limit per sandbox [default: {SANDBOX_TIMEOUT_S:g}].",
-)
-@click.option(
-    "--memory-mb",
-    type=click.IntRange(min=64),
-    default=None,
-    help=f"With --sandbox: address-space limit per sandbox [default: {SANDBOX_MEMORY_MB}].",
-)
+@option("--sandbox", is_flag=True, help="Run the FILE.py:CLASS side(s) only in sandbox processes.")
+@sandbox_options
 def compare(
     env_files: tuple[str, ...],
-    more_env_files: tuple[str, ...],
     a: str,
     b: str,
     a_params: tuple[str, ...],
     b_params: tuple[str, ...],
-    betas: str | None,
-    replicates: int,
-    protocol: str,
-    seed: int,
-    match: str,
-    kappa_probe: float,
-    budget: float | None,
+    betas: tuple[float, ...] | None,
+    settings: EvalSettings,
     workers: int,
     as_json: bool,
     sandbox: bool,
@@ -338,30 +263,23 @@ def compare(
     Exits 2 on a bad option or file, or when every episode of a side raised.
     """
     from ..controllers import ControllerSpec
-    from ..data import MATCH_MODES
-    from ..evaluate import Protocol, compare_results
+    from ..evaluate import compare_results
 
-    env_files += more_env_files
     if not env_files:
         raise CliError("no environment given: use --env FILE...")
     env_files = env_paths(env_files)
     specs = [ControllerSpec(a, parse_params(a_params)), ControllerSpec(b, parse_params(b_params))]
-    beta_list = _parse_betas(betas)
-    proto = Protocol(protocol, replicates, seed)
-    if match not in MATCH_MODES:
-        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
     limits = _limits(sandbox, timeout, memory_mb, specs)
-    plans = [_plan(spec, beta_list, limits) for spec in specs]
-    if beta_list and all(p.betas == [None] for p in plans):
+    plans = [_plan(spec, betas, limits) for spec in specs]
+    if betas and all(p.betas == [None] for p in plans):
         warn("--betas is ignored: neither controller takes a beta")
     _check_distinct(env_files)
     envs = load_envs(env_files)
-    options = dict(protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget)
     show_progress = not as_json and sys.stderr.isatty()
-    results_a, results_b = _sweep_both(plans, envs, workers, limits, show_progress, options)
+    results_a, results_b = _sweep_both(plans, envs, workers, limits, show_progress, settings)
     report_errors(results_a, "A: ")
     report_errors(results_b, "B: ")
-    comparison = compare_results(results_a, results_b, len(envs), seed=seed)
+    comparison = compare_results(results_a, results_b, len(envs), seed=settings.seed)
     if as_json:
         click.echo(json.dumps(comparison.to_json()))
     else:
@@ -379,7 +297,7 @@ def _limits(
         raise CliError("--sandbox runs controllers from files (FILE.py:CLASS); neither side is one")
     from ..sandbox import Limits
 
-    return Limits(timeout or SANDBOX_TIMEOUT_S, memory_mb or SANDBOX_MEMORY_MB)
+    return Limits(*sandbox_limits(timeout, memory_mb))
 
 
 def _check_distinct(env_files: tuple[str, ...]) -> None:

@@ -7,9 +7,11 @@ from typing import Any
 
 import click
 
+from .options import command, option
 
-@click.command(short_help="List the built-in controllers.")
-@click.option(
+
+@command(short_help="List the built-in controllers.")
+@option(
     "--json",
     "as_json",
     is_flag=True,

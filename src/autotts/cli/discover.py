@@ -7,13 +7,27 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
-from .common import CliError, env_paths
-from .options import GreedyOption
+from .common import CliError, Interrupted, env_paths
+from .options import (
+    DEFAULT_BETAS_TEXT,
+    Number,
+    betas_option,
+    command,
+    env_option,
+    option,
+    sandbox_limits,
+    sandbox_options,
+    settings_options,
+    workers_option,
+)
+
+if TYPE_CHECKING:
+    from ..evaluate import EvalSettings
 
 _RESUME_OPTIONS = {"rounds", "workers", "run_dir", "resume", "as_json"}
 
@@ -72,129 +86,94 @@ class _Reporter:
             self.progress = None
 
 
-@click.command(short_help="Discover a controller: propose, sandbox, select, judge on held-out.")
-@click.option(
-    "--search-env",
-    "search",
-    cls=GreedyOption,
-    metavar="FILE...",
-    help="Environments the proposer learns from (a shell glob works).",
+@command(short_help="Discover a controller: propose, sandbox, select, judge on held-out.")
+@env_option(
+    "--search-env", "search", help="Environments the proposer learns from (a shell glob works)."
 )
-@click.option(
+@env_option(
     "--heldout-env",
     "heldout",
-    cls=GreedyOption,
-    metavar="FILE...",
     help="Environments for the final judgement only; never shown to the proposer.",
 )
-@click.option(
+@option(
     "--proposer",
     default="evolve",
     show_default=True,
-    metavar="evolve|openai|agent",
+    type=click.Choice(("evolve", "openai", "agent")),
     help="Where candidates come from: evolve = LLM-free search (no model, $0).",
 )
-@click.option(
+@option(
     "--budget-minutes",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Number(0, above=True),
     help="Stop starting new rounds once the rounds have taken this long (the baselines and "
     "the held-out evaluation come on top). Without --rounds, rounds are then unlimited.",
 )
-@click.option(
+@option(
     "--population",
     default=12,
     show_default=True,
     type=click.IntRange(min=2),
     help="evolve: genomes bred and cheaply evaluated per round.",
 )
-@click.option("--model", help="openai: the model name at the endpoint.")
-@click.option("--base-url", help="openai: an OpenAI-compatible endpoint (default: OpenAI's).")
-@click.option(
+@option("--model", help="openai: the model name at the endpoint.")
+@option("--base-url", help="openai: an OpenAI-compatible endpoint (default: OpenAI's).")
+@option(
     "--api-key-env",
     default="OPENAI_API_KEY",
     show_default=True,
     help="openai: the environment variable holding the API key.",
 )
-@click.option(
+@option(
     "--price-in",
     default=0.0,
     show_default=True,
-    type=float,
+    type=Number(0),
     help="openai: USD per million prompt tokens (for the cost ledger).",
 )
-@click.option(
+@option(
     "--price-out",
     default=0.0,
     show_default=True,
-    type=float,
+    type=Number(0),
     help="openai: USD per million completion tokens.",
 )
-@click.option("--max-cost-usd", type=float, help="Stop proposing once this much is spent.")
-@click.option("--temperature", type=float, help="openai: sampling temperature.")
-@click.option(
+@option("--max-cost-usd", type=Number(0), help="Stop proposing once this much is spent.")
+@option("--temperature", type=Number(0), help="openai: sampling temperature.")
+@option(
     "--llm-timeout",
     default=600.0,
     show_default=True,
-    type=float,
+    type=Number(0, above=True),
     help="openai: seconds to wait for one reply.",
 )
-@click.option("--agent-cmd", help="agent: the coding-agent command, e.g. 'claude -p'.")
-@click.option(
+@option("--agent-cmd", help="agent: the coding-agent command, e.g. 'claude -p'.")
+@option(
     "--agent-timeout",
     default=1800.0,
     show_default=True,
-    type=float,
+    type=Number(0, above=True),
     help="agent: seconds one proposal may take.",
 )
-@click.option(
+@option(
     "--rounds",
     default=5,
     show_default=True,
     type=click.IntRange(min=1),
     help="Rounds of proposals (with --budget-minutes and no --rounds: until the time is up).",
 )
-@click.option("--candidates-per-round", default=2, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--betas",
-    default="0:1:0.1",
-    show_default=True,
-    metavar="SPEC",
-    help="Beta sweep of every candidate (and of cmc).",
-)
-@click.option("--replicates", default=100, show_default=True, type=click.IntRange(min=1))
-@click.option("--protocol", default="official", show_default=True, metavar="official|subsample")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--match", default="exact", show_default=True, help="Answer matching mode.")
-@click.option("--kappa-probe", default=0.0, show_default=True, type=float)
-@click.option("--budget", type=float, metavar="TOKENS", help="Per-episode cost cap.")
-@click.option(
-    "--timeout",
-    default=300.0,
-    show_default=True,
-    type=float,
-    help="Sandbox wall-clock limit per (candidate, environment), seconds.",
-)
-@click.option(
-    "--memory-mb",
-    default=4096,
-    show_default=True,
-    type=int,
-    help="Sandbox address-space limit, MB.",
-)
-@click.option(
-    "--workers",
-    default=os.cpu_count() or 1,
-    type=click.IntRange(min=1),
-    help="Parallel sandboxes / baseline workers [default: all cores].",
-)
-@click.option(
+@option("--candidates-per-round", default=2, show_default=True, type=click.IntRange(min=1))
+@betas_option(f"Beta sweep of every candidate (and of cmc) [default: {DEFAULT_BETAS_TEXT}].")
+@settings_options()
+@sandbox_options
+@workers_option
+@option(
     "--run-dir",
     required=True,
     type=click.Path(file_okay=False),
     help="Where the history, candidates and summary.json go.",
 )
-@click.option("--resume", is_flag=True, help="Continue the run in --run-dir.")
-@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+@option("--resume", is_flag=True, help="Continue the run in --run-dir.")
+@option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 def discover(
     search: tuple[str, ...],
     heldout: tuple[str, ...],
@@ -213,15 +192,10 @@ def discover(
     agent_timeout: float,
     rounds: int,
     candidates_per_round: int,
-    betas: str,
-    replicates: int,
-    protocol: str,
-    seed: int,
-    match: str,
-    kappa_probe: float,
-    budget: float | None,
-    timeout: float,
-    memory_mb: int,
+    betas: tuple[float, ...] | None,
+    settings: EvalSettings,
+    timeout: float | None,
+    memory_mb: int | None,
     workers: int,
     run_dir: str,
     resume: bool,
@@ -242,11 +216,9 @@ def discover(
           --proposer openai --model gpt-x --base-url http://localhost:8000/v1 --run-dir runs/r1
       autotts discover --run-dir runs/r1 --resume
     """
-    from ..data import MATCH_MODES
-    from ..discover import DiscoverConfig
+    from ..discover import DiscoverConfig, render_text
     from ..discover import discover as run_discovery
-    from ..discover.summary import render_text
-    from ..evaluate import parse_betas
+    from ..evaluate import DEFAULT_BETAS
 
     path = Path(run_dir)
     cfg = None
@@ -263,8 +235,6 @@ def discover(
                 "it started with (only --rounds, to add rounds, --workers and --json apply)"
             )
     else:
-        if match not in MATCH_MODES:
-            raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
         search = env_paths(search, "--search-env")
         heldout = env_paths(heldout, "--heldout-env")
         options = {
@@ -288,15 +258,10 @@ def discover(
             rounds=rounds if budget_minutes is None or _given("rounds") else 100_000,
             budget_minutes=budget_minutes,
             candidates_per_round=candidates_per_round,
-            betas=parse_betas(betas),
-            replicates=replicates,
-            protocol=protocol,
-            seed=seed,
-            match=match,
-            kappa_probe=kappa_probe,
-            budget=budget,
-            timeout_s=timeout,
-            memory_mb=memory_mb,
+            betas=list(betas or DEFAULT_BETAS),
+            **settings.to_json(),
+            timeout_s=sandbox_limits(timeout, memory_mb)[0],
+            memory_mb=sandbox_limits(timeout, memory_mb)[1],
         )
     reporter = _Reporter(bars=sys.stderr.isatty())
 
@@ -315,9 +280,9 @@ def discover(
         )
     except KeyboardInterrupt:
         reporter.done()
-        raise CliError(
-            f"interrupted; everything so far is kept: continue with "
-            f"autotts discover --run-dir {run_dir} --resume"
+        raise Interrupted(
+            f"everything so far is kept in {run_dir}: run autotts discover --run-dir {run_dir} "
+            "--resume to continue"
         ) from None
     finally:
         reporter.done()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import CliError, check_output_path, env_paths, warn
+from .options import MAX_REPLICATES, Command, Number, match_option, option
 
 if TYPE_CHECKING:
     from ..data import Environment
@@ -33,28 +34,26 @@ def env() -> None:
     """Make, import and inspect replay environment files."""
 
 
-@env.command(short_help="Write a synthetic environment.")
-@click.option("-o", "--output", required=True, metavar="FILE", help="Environment file to write.")
-@click.option(
-    "--questions", default=30, show_default=True, type=click.IntRange(min=1), help="Questions."
-)
-@click.option(
+@env.command(cls=Command, short_help="Write a synthetic environment.")
+@option("-o", "--output", required=True, metavar="FILE", help="Environment file to write.")
+@option("--questions", default=30, show_default=True, type=click.IntRange(min=1), help="Questions.")
+@option(
     "--chains",
     default=128,
     show_default=True,
     type=click.IntRange(min=1),
     help="Chains per question.",
 )
-@click.option(
+@option(
     "--interval",
     default=500,
     show_default=True,
     type=click.IntRange(min=1),
     help="Probe interval in tokens.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-@click.option("--model", default="synthetic", show_default=True, help="Model name to record.")
-@click.option("--dataset", default="synth", show_default=True, help="Dataset name to record.")
+@option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@option("--model", default="synthetic", show_default=True, help="Model name to record.")
+@option("--dataset", default="synth", show_default=True, help="Dataset name to record.")
 def synth(
     output: str, questions: int, chains: int, interval: int, seed: int, model: str, dataset: str
 ) -> None:
@@ -73,13 +72,13 @@ def synth(
     click.echo(_summary(made, output, write_env(made, output)))
 
 
-@env.command("import", short_help="Import a released-format file with its provenance.")
+@env.command("import", cls=Command, short_help="Import a released-format file with its provenance.")
 @click.argument("released", metavar="RELEASED.json", type=click.Path())
-@click.option("--model", required=True, help="Model that produced the chains.")
-@click.option("--dataset", required=True, help="Dataset the questions come from.")
-@click.option("-o", "--output", required=True, metavar="FILE", help="Environment file to write.")
-@click.option("--temperature", type=float, default=None, help="Sampling temperature used.")
-@click.option(
+@option("--model", required=True, help="Model that produced the chains.")
+@option("--dataset", required=True, help="Dataset the questions come from.")
+@option("-o", "--output", required=True, metavar="FILE", help="Environment file to write.")
+@option("--temperature", type=Number(0), default=None, help="Sampling temperature used.")
+@option(
     "--probe-prompt",
     default=None,
     metavar="TEXT",
@@ -105,29 +104,23 @@ def import_(
     click.echo(_summary(made, output, write_env(made, output)))
 
 
-@env.command(short_help="Show statistics of environment files.")
+@env.command(cls=Command, short_help="Show statistics of environment files.")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...", type=click.Path())
-@click.option(
+@option(
     "--json",
     "as_json",
     is_flag=True,
     envvar="AUTOTTS_ENV_INFO_JSON",
     help="One JSON object per file, one per line.",
 )
-@click.option(
+@option(
     "--replicates",
     default=100,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_REPLICATES),
     help="Chain orders averaged for majority@k.",
 )
-@click.option(
-    "--match",
-    default="exact",
-    show_default=True,
-    metavar="exact|normalized|math",
-    help="Answer matching for pass@1 and majority@k.",
-)
+@match_option
 def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> None:
     """Show what an environment holds: size, chain lengths, probes, ERR rate, pass@1 and
     majority@k (in percent), and its content hash, checked against the one stored in the file

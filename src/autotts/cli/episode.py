@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import CliError, check_output_path, env_paths, load_envs
-from .options import GreedyOption
+from .options import GreedyOption, beta_option, command, option, settings_options
 
 IMAGE_TYPES = (".png", ".svg", ".pdf")
 DEFAULT_BETA = 0.5
 
+if TYPE_CHECKING:
+    from ..evaluate import EvalSettings
 
-@click.command(short_help="Draw what controllers did on one question.")
-@click.option("--env", "env_file", required=True, metavar="FILE", type=click.Path(),
+
+@command(short_help="Draw what controllers did on one question.")
+@option("--env", "env_file", required=True, metavar="FILE", type=click.Path(),
               help="Environment file.")  # fmt: skip
-@click.option("--question", required=True, type=int, metavar="N", help="Question index (from 0).")
-@click.option(
+@option("--question", required=True, type=int, metavar="N", help="Question index (from 0).")
+@option(
     "--replicate", default=0, show_default=True, type=int, metavar="R",
     help="Replicate (chain order) index.",
 )  # fmt: skip
-@click.option(
+@option(
     "--controller",
     "controllers",
     cls=GreedyOption,
@@ -31,26 +35,13 @@ DEFAULT_BETA = 0.5
     help="One or more controllers, side by side: NAME or FILE.py:CLASS, optionally "
     ":KEY=VALUE,... (e.g. cmc:beta=0.8, sc:k=16).",
 )
-@click.option(
-    "--beta", default=DEFAULT_BETA, show_default=True, type=click.FloatRange(0, 1),
-    help="Beta of beta-parameterized controllers without beta= in their spec.",
-)  # fmt: skip
-@click.option(
+@beta_option("Beta of beta-parameterized controllers without beta= in their spec.", DEFAULT_BETA)
+@option(
     "-o", "--output", default=None, metavar="FILE.png|.svg|.pdf",
     help="Image to write (required unless --json).",
 )  # fmt: skip
-@click.option(
-    "--protocol", default="official", show_default=True, metavar="official|subsample",
-    help="Replicate chain orders.",
-)  # fmt: skip
-@click.option(
-    "--seed", default=0, show_default=True, type=int, help="Seed of --protocol subsample."
-)
-@click.option(
-    "--match", default="exact", show_default=True, metavar="MODE",
-    help="Answer matching, as in autotts evaluate (exact: string equality).",
-)  # fmt: skip
-@click.option(
+@settings_options(replicates=False)
+@option(
     "--json", "as_json", is_flag=True,
     help="Print one JSON object per controller: cell counts, chain ends, probes, tokens.",
 )  # fmt: skip
@@ -61,9 +52,7 @@ def episode(
     controllers: tuple[str, ...],
     beta: float,
     output: str | None,
-    protocol: str,
-    seed: int,
-    match: str,
+    settings: EvalSettings,
     as_json: bool,
 ) -> None:
     """Draw the episode map of one question under one replicate's chain order: chains as rows,
@@ -78,10 +67,17 @@ def episode(
 
     Fixed baselines are drawn at their default budget (sc k=64).
     """
-    from ..data import MATCH_MODES, apply_matching
-    from ..evaluate import Protocol, RunSettings, run_episode
-    from ..report import episode_figure, episode_grid, parse_controllers
-    from ..report.style import controller_colours, save_one
+    from dataclasses import replace
+
+    from ..data import apply_matching
+    from ..evaluate import Protocol, run_episode
+    from ..report import (
+        controller_colours,
+        episode_figure,
+        episode_grid,
+        parse_controllers,
+        save_one,
+    )
 
     if output is None and not as_json:
         raise CliError("give -o FILE.png (or .svg, .pdf) for the map, or --json for its counts")
@@ -93,8 +89,7 @@ def episode(
             raise CliError(f"{output}: not writable")
         if not os.access(os.path.dirname(os.path.abspath(output)), os.W_OK):
             raise CliError(f"{output}: its directory is not writable")
-    if match not in MATCH_MODES:
-        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
+    match = settings.match
     if replicate < 0:
         raise CliError(f"replicate {replicate} is out of range (from 0)")
     specs = parse_controllers(controllers, (beta,), sweeps={})
@@ -110,8 +105,9 @@ def episode(
             f"question {question} is out of range ({env.name} has {len(env)} questions: "
             f"0..{len(env) - 1})"
         )
-    proto = Protocol(protocol, replicate + 1, seed)  # replicate r's order needs r + 1 replicates
-    rs = RunSettings(proto)
+    # replicate r's order needs r + 1 replicates
+    proto = Protocol(settings.protocol.name, replicate + 1, settings.seed)
+    rs = replace(settings, protocol=proto)
     grids = []
     colours = controller_colours(specs)
     by_point: dict[str, str] = {}
@@ -122,7 +118,7 @@ def episode(
         grids.append(episode_grid(env, played, order, rc.point_label(value)))
         by_point[grids[-1].label] = colours[rc.label]
     if output is not None:
-        from ..report.build import map_heading
+        from ..report import map_heading
 
         save_one(episode_figure(grids, by_point, map_heading(env, grids)), output)
     if as_json:

@@ -8,15 +8,24 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .common import CliError, env_paths, load_envs, warn
-from .options import GreedyOption
+from .options import (
+    DEFAULT_BETAS_TEXT,
+    GreedyOption,
+    betas_option,
+    command,
+    env_option,
+    option,
+    settings_options,
+    workers_option,
+)
 
-DEFAULT_BETAS = "0,0.25,0.5,0.75,1"
-DEFAULT_REPLICATES = 20
+if TYPE_CHECKING:
+    from ..evaluate import EvalSettings
 
 
 def prepare_output_dir(path: str) -> Path:
@@ -35,8 +44,8 @@ def prepare_output_dir(path: str) -> Path:
 
 # options of the --env/--controller form: with --run there is nothing to evaluate
 EVALUATION_ONLY = (
-    "betas", "replicates", "protocol", "seed", "match", "search", "map_env", "map_question",
-    "map_replicate", "map_controllers", "no_map", "workers",
+    "betas", "replicates", "protocol", "seed", "match", "kappa_probe", "budget", "search",
+    "map_env", "map_question", "map_replicate", "map_controllers", "no_map", "workers",
 )  # fmt: skip
 
 
@@ -114,16 +123,9 @@ def _find_env(envs: list[Any], key: str | None) -> int:
     raise CliError(f"--map-env {key!r} is not one of the report's environments ({names})")
 
 
-@click.command(short_help="Write an HTML report of controllers (--env) or a discovery run (--run).")
-@click.option(
-    "--env",
-    "env_files",
-    cls=GreedyOption,
-    metavar="FILE...",
-    type=click.Path(),
-    help="Environment files (one per model and dataset; a shell glob works).",
-)
-@click.option(
+@command(short_help="Write an HTML report of controllers (--env) or a discovery run (--run).")
+@env_option(help="Environment files (one per model and dataset; a shell glob works).")
+@option(
     "--controller",
     "controllers",
     cls=GreedyOption,
@@ -131,7 +133,7 @@ def _find_env(envs: list[Any], key: str | None) -> int:
     help="Controllers: NAME or FILE.py:CLASS, optionally :KEY=VALUE,... (a key with several "
     "values is the sweep, e.g. sc:k=1,4,16,64; label=NAME names it).",
 )
-@click.option(
+@option(
     "--run",
     "run_dir",
     default=None,
@@ -140,35 +142,13 @@ def _find_env(envs: list[Any], key: str | None) -> int:
     help="Report on a discovery run directory instead (made by autotts discover): progress per "
     "round, candidates, held-out comparison. Not with --env/--controller.",
 )
-@click.option(
-    "-o", "--output", required=True, metavar="DIR", help="Report folder (created if needed)."
+@option("-o", "--output", required=True, metavar="DIR", help="Report folder (created if needed).")
+@betas_option(
+    f"Beta sweep of beta-parameterized controllers [default: {DEFAULT_BETAS_TEXT}] (a spec's "
+    "beta=... overrides it)."
 )
-@click.option(
-    "--betas",
-    default=DEFAULT_BETAS,
-    show_default=True,
-    metavar="B1,B2,...|START:STOP:STEP",
-    help="Beta sweep of beta-parameterized controllers (a spec's beta=... overrides it).",
-)
-@click.option(
-    "--replicates",
-    default=DEFAULT_REPLICATES,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Chain orders per question (100 reproduces the papers' protocol).",
-)
-@click.option(
-    "--protocol", default="official", show_default=True, metavar="official|subsample",
-    help="Replicate chain orders.",
-)  # fmt: skip
-@click.option(
-    "--seed", default=0, show_default=True, type=int, help="Seed of --protocol subsample."
-)
-@click.option(
-    "--match", default="exact", show_default=True, metavar="MODE",
-    help="Answer matching, as in autotts evaluate (exact: string equality).",
-)  # fmt: skip
-@click.option(
+@settings_options()
+@option(
     "--search-dataset",
     "search",
     cls=GreedyOption,
@@ -176,11 +156,11 @@ def _find_env(envs: list[Any], key: str | None) -> int:
     help="Datasets of the search split in tables (default: the first dataset); the others "
     "are held out.",
 )
-@click.option(
+@option(
     "--map-env", default=None, metavar="MODEL/DATASET|FILE",
     help="Environment of the episode map (default: the first).",
 )  # fmt: skip
-@click.option(
+@option(
     "--map-question",
     default=None,
     type=int,
@@ -188,27 +168,21 @@ def _find_env(envs: list[Any], key: str | None) -> int:
     help="Question of the episode map (default: the one whose chains end right closest to half "
     "the time).",
 )
-@click.option(
+@option(
     "--map-replicate", default=0, show_default=True, type=int, metavar="R",
     help="Replicate of the episode map.",
 )  # fmt: skip
-@click.option(
+@option(
     "--map-controller",
     "map_controllers",
     cls=GreedyOption,
     metavar="LABEL...",
     help="Controllers shown in the episode map (default: the first three).",
 )
-@click.option("--no-map", is_flag=True, help="Leave the episode map out.")
-@click.option(
-    "--title", default=None, help="Page title [default: autotts report, or the run's name]."
-)
-@click.option(
-    "--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes."
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print a JSON summary (folder, files, counts)."
-)
+@option("--no-map", is_flag=True, help="Leave the episode map out.")
+@option("--title", default=None, help="Page title [default: autotts report, or the run's name].")
+@workers_option
+@option("--json", "as_json", is_flag=True, help="Print a JSON summary (folder, files, counts).")
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -216,11 +190,8 @@ def report(
     controllers: tuple[str, ...],
     run_dir: str | None,
     output: str,
-    betas: str,
-    replicates: int,
-    protocol: str,
-    seed: int,
-    match: str,
+    betas: tuple[float, ...] | None,
+    settings: EvalSettings,
     search: tuple[str, ...],
     map_env: str | None,
     map_question: int | None,
@@ -259,11 +230,11 @@ def report(
         missing = "--env FILE..." if not env_files else "--controller SPEC..."
         raise CliError(f"give {missing} (or --run RUN_DIR to report on a discovery run)")
     title = title or "autotts report"
-    from ..data import MATCH_MODES
-    from ..evaluate import Protocol, parse_betas
+    from ..evaluate import DEFAULT_BETAS
     from ..report import (
         MapChoice,
         build_report,
+        check_envs,
         describe,
         episodes_needed,
         evaluate_report,
@@ -271,13 +242,11 @@ def report(
         parse_controllers,
         report_files,
     )
-    from ..report.results import check_envs
 
     start = time.perf_counter()
-    proto = Protocol(protocol, replicates, seed)
-    if match not in MATCH_MODES:
-        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
-    specs = parse_controllers(controllers, tuple(parse_betas(betas)))
+    proto = settings.protocol
+    replicates = proto.replicates
+    specs = parse_controllers(controllers, betas or DEFAULT_BETAS)
     labels = [c.label for c in specs]
     for label in map_controllers:
         if label not in labels:
@@ -305,7 +274,7 @@ def report(
                 f"({', '.join(datasets)})"
             )
 
-    options: dict[str, Any] = dict(protocol=proto, match=match, workers=workers)
+    options: dict[str, Any] = dict(settings=settings, workers=workers)
     if as_json or not sys.stderr.isatty():
         data = evaluate_report(envs, specs, **options)
     else:

@@ -8,8 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .collect import make_client, make_settings, model_options, sampling_options
+from .collect import make_client, make_settings
 from .common import CliError, check_output_path, parse_params
+from .options import (
+    beta_option,
+    budget_option,
+    chains_option,
+    command,
+    kappa_probe_option,
+    match_option,
+    model_options,
+    option,
+    params_option,
+    sampling_options,
+)
 
 if TYPE_CHECKING:
     from ..live import LiveResult
@@ -23,8 +35,6 @@ def _beta(controller: str, beta: float | None) -> float | None:
     from ..controllers import uses_beta
 
     takes = uses_beta(controller)
-    if beta is not None and not 0 <= beta <= 1:
-        raise CliError(f"--beta {beta:g} is outside [0, 1]")
     if takes is True:
         return DEFAULT_BETA if beta is None else beta
     if takes is False and beta is not None:
@@ -48,18 +58,18 @@ def _line(r: LiveResult) -> str:
     )
 
 
-@click.command(short_help="Run a controller live against a model server.")
+@command(short_help="Run a controller live against a model server.")
 @click.argument("question", required=False)
 @model_options("SOLVE")
-@click.option(
+@option(
     "--controller",
     required=True,
     metavar="NAME|FILE.py:CLASS",
     help="A registered controller (sc, asc, esc, parallel_probe, cmc) or a class in a file.",
 )
-@click.option("--param", "params", multiple=True, metavar="K=V", help="Controller parameter.")
-@click.option("--beta", default=None, type=float, help="Beta in [0, 1] (default 0.5).")
-@click.option(
+@params_option()
+@beta_option(f"Beta in [0, 1] of a beta-parameterized controller [default: {DEFAULT_BETA}].")
+@option(
     "--questions",
     "questions_file",
     default=None,
@@ -67,42 +77,28 @@ def _line(r: LiveResult) -> str:
     type=click.Path(),
     help='Questions instead of QUESTION: {"id", "question", "answer" (optional)} per line.',
 )
-@click.option(
-    "--id", "qid", default=None, help="Id of QUESTION (it seeds the chains; default: a hash)."
-)
-@click.option("--answer", default=None, help="Gold answer of QUESTION, to grade it.")
-@click.option(
-    "--chains",
-    default=64,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Chains the controller may open.",
-)
+@option("--id", "qid", default=None, help="Id of QUESTION (it seeds the chains; default: a hash).")
+@option("--answer", default=None, help="Gold answer of QUESTION, to grade it.")
+@chains_option("Chains the controller may open.")
 @sampling_options
-@click.option(
+@option(
     "--speculate/--no-speculate",
     default=True,
     show_default=True,
     help="Generate what the controller will likely ask for next in spare request slots.",
 )
-@click.option(
+@option(
     "--prefetch",
     default=4,
     show_default=True,
     type=click.IntRange(min=0),
     help="Chains not yet opened that speculation may start.",
 )
-@click.option("--kappa-probe", default=0.0, show_default=True, type=float, help="Cost per probe.")
-@click.option("--budget", default=None, type=float, metavar="TOKENS", help="Per-question cap.")
-@click.option(
-    "--match",
-    default="normalized",
-    show_default=True,
-    metavar="exact|normalized|math",
-    help="Answer matching for votes and grading.",
-)
-@click.option("--trace", "trace_file", default=None, metavar="FILE", help="Write the action logs.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@kappa_probe_option
+@budget_option
+@match_option
+@option("--trace", "trace_file", default=None, metavar="FILE", help="Write the action logs.")
+@option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 def solve(
     question: str | None,
     controller: str,
@@ -141,15 +137,12 @@ def solve(
     import hashlib
 
     from ..controllers import ControllerSpec, make_solver
-    from ..data import MATCH_MODES
     from ..live import LiveError, LiveOptions, QuestionItem, Sampler, read_questions, solve_live
 
     if (question is None) == (questions_file is None):
         raise CliError("give either a QUESTION or --questions FILE.jsonl")
     if questions_file is not None and (qid is not None or answer is not None):
         raise CliError("--id and --answer go with a QUESTION, not with --questions")
-    if match not in MATCH_MODES:
-        raise CliError(f"unknown --match {match!r} (choose from {', '.join(MATCH_MODES)})")
     if trace_file is not None:
         check_output_path(trace_file)
     spec = ControllerSpec(controller, parse_params(params), _beta(controller, beta))

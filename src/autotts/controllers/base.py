@@ -12,6 +12,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, TypeVar
 
 from ..env import Session
@@ -28,6 +29,8 @@ class Controller:
     name: ClassVar[str] = ""
     uses_beta: ClassVar[bool] = False
     defaults: ClassVar[dict[str, Any]] = {}
+    # inclusive (lowest, highest) of numeric parameters; None: unbounded on that side
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
 
     def __init__(self, beta: float | None = None, **params: Any) -> None:
         unknown = sorted(set(params) - set(self.defaults))
@@ -48,6 +51,8 @@ class Controller:
             k: _coerce(self, k, v, params[k]) if k in params else v
             for k, v in self.defaults.items()
         }
+        for k in params:
+            _check_bounds(self, k, settings[k])
         if self.uses_beta:
             settings.update(self.schedule(b))
         self.settings: dict[str, Any] = settings
@@ -81,6 +86,18 @@ def _coerce(ctrl: Controller, name: str, default: Any, value: Any) -> Any:
             f"{'an integer' if kind is int else 'a ' + kind.__name__}"
         )
     return kind(value)
+
+
+def _check_bounds(ctrl: Controller, name: str, value: Any) -> None:
+    """Refuses a parameter value outside the controller's ``bounds`` (and NaN or infinity)."""
+    who = ctrl.name or type(ctrl).__name__
+    if type(value) is float and not math.isfinite(value):
+        raise ControllerError(f"{who}: parameter {name}={value} must be a finite number")
+    low, high = ctrl.bounds.get(name, (None, None))
+    if low is not None and value < low:
+        raise ControllerError(f"{who}: parameter {name}={value!r} must be at least {low:g}")
+    if high is not None and value > high:
+        raise ControllerError(f"{who}: parameter {name}={value!r} must be at most {high:g}")
 
 
 _REGISTRY: dict[str, type[Controller]] = {}

@@ -13,8 +13,10 @@ Pruning: abandons chains that keep disagreeing with the finished majority, keepi
 Stopping: after `warm_up` steps, if an EMA of that confidence reaches `conf_threshold` and is
 not falling; at most `max_steps` steps.
 Answer: the vote of the finished answers.
+Budget: stops at the first action the budget refuses and answers as above.
 """
 
+from ..env import BudgetExceeded
 from .base import Controller, register
 from .voting import beta_confidence, leader
 
@@ -119,47 +121,52 @@ class Evolved(Controller):
                 return top(pool)[0]
             return top(current())[0]
 
-        open_chains(min(s["n_init"], max_chains))
-        ema, trail = 0.0, []  # EMA of the confidence and its recent values
-        for step in range(s["max_steps"]):
-            warm = step >= s["warm_up"]
-            _, top1, top2 = top(pool)
-            ema = (1 - s["alpha"]) * ema + s["alpha"] * beta_confidence(top1, top2)
-            trail.append(ema)
-            if len(trail) > s["window"]:
-                del trail[0]
-            winner = top(pool)[0]
-            if warm and winner is not None:
-                for i in live:
-                    off[i] = off[i] + 1 if latest[i] != winner else 0
-                stale = [i for i in live if off[i] >= s["patience"]]
-                stale.sort(key=lambda i: -off[i])
-                for i in stale[: max(0, len(live) - s["floor"])]:
-                    session.prune(i)
-                    pruned[i] = True
-                live = [i for i in live if not pruned[i]]
-            chosen = [(i, 1) for i in live]
-            for i, burst in chosen:
-                a, finished = session.step(i, burst)
-                latest[i] = a
-                depth[i] += burst
-                if finished:
-                    pool[latest[i]] = pool.get(latest[i], 0) + 1
-                    done[i] = True
-            live = [i for i in live if not done[i]]
-            _, top1, top2 = top(pool)
-            conf = beta_confidence(top1, top2)
-            complete = sum(pool.values())
-            ema = (1 - s["alpha"]) * ema + s["alpha"] * conf
-            trail[-1] = ema
-            rise = trail[-1] - trail[0]
-            if warm and (
-                complete >= s["min_complete"] and ema >= s["conf_threshold"] and rise >= -s["slack"]
-            ):
-                return answer()
-            if not live:
-                break
-            grow = rise <= s["trend"] and ema < s["conf_threshold"]
-            if grow and session.n_open < max_chains and step >= max(1, s["warm_up"] // 2):
-                open_chains(min(s["widen_burst"], max_chains - session.n_open))
+        try:
+            open_chains(min(s["n_init"], max_chains))
+            ema, trail = 0.0, []  # EMA of the confidence and its recent values
+            for step in range(s["max_steps"]):
+                warm = step >= s["warm_up"]
+                _, top1, top2 = top(pool)
+                ema = (1 - s["alpha"]) * ema + s["alpha"] * beta_confidence(top1, top2)
+                trail.append(ema)
+                if len(trail) > s["window"]:
+                    del trail[0]
+                winner = top(pool)[0]
+                if warm and winner is not None:
+                    for i in live:
+                        off[i] = off[i] + 1 if latest[i] != winner else 0
+                    stale = [i for i in live if off[i] >= s["patience"]]
+                    stale.sort(key=lambda i: -off[i])
+                    for i in stale[: max(0, len(live) - s["floor"])]:
+                        session.prune(i)
+                        pruned[i] = True
+                    live = [i for i in live if not pruned[i]]
+                chosen = [(i, 1) for i in live]
+                for i, burst in chosen:
+                    a, finished = session.step(i, burst)
+                    latest[i] = a
+                    depth[i] += burst
+                    if finished:
+                        pool[latest[i]] = pool.get(latest[i], 0) + 1
+                        done[i] = True
+                live = [i for i in live if not done[i]]
+                _, top1, top2 = top(pool)
+                conf = beta_confidence(top1, top2)
+                complete = sum(pool.values())
+                ema = (1 - s["alpha"]) * ema + s["alpha"] * conf
+                trail[-1] = ema
+                rise = trail[-1] - trail[0]
+                if warm and (
+                    complete >= s["min_complete"]
+                    and ema >= s["conf_threshold"]
+                    and rise >= -s["slack"]
+                ):
+                    return answer()
+                if not live:
+                    break
+                grow = rise <= s["trend"] and ema < s["conf_threshold"]
+                if grow and session.n_open < max_chains and step >= max(1, s["warm_up"] // 2):
+                    open_chains(min(s["widen_burst"], max_chains - session.n_open))
+        except BudgetExceeded:  # the budget is spent: answer with what was seen
+            pass
         return answer()

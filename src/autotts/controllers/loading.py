@@ -1,5 +1,5 @@
-"""Turning a controller spec (a registered name or ``path/to/file.py:Class``) into something that
-can solve sessions.
+"""Turning a controller spec (a registered name, ``path/to/file.py:Class``, or ``file.py`` when
+the file defines one controller class) into something that can solve sessions.
 
 File controllers are loaded as given. Subclasses of :class:`Controller` are built as
 ``Class(beta=b, **params)``; other classes (written for the original AutoTTS code, using the
@@ -66,26 +66,85 @@ def _load_module(path: str) -> ModuleType:
     return module
 
 
-def _load_file_class(path: str, class_name: str) -> type:
+def _defined_classes(module: ModuleType) -> dict[str, type]:
+    return {
+        n: v
+        for n, v in vars(module).items()
+        if isinstance(v, type) and not n.startswith("_") and v.__module__ == module.__name__
+    }
+
+
+def _load_file_class(path: str, class_name: str | None) -> type:
     module = _load_module(path)
+    classes = _defined_classes(module)
+    if class_name is None:
+        return classes[only_controller_class(path, _controller_classes(classes), list(classes))]
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type):
-        found = sorted(
-            n
-            for n, v in vars(module).items()
-            if isinstance(v, type) and not n.startswith("_") and v.__module__ == module.__name__
-        )
-        raise ControllerError(
-            f"{path}: no class {class_name!r} (classes defined there: {', '.join(found) or 'none'})"
-        )
+        found = ", ".join(sorted(classes)) or "none"
+        raise ControllerError(f"{path}: no class {class_name!r} (classes defined there: {found})")
     return cls
+
+
+def _controller_classes(classes: dict[str, type]) -> list[str]:
+    """Controller subclasses; failing those, classes with a ``solve`` (original style)."""
+    native = [n for n, c in classes.items() if issubclass(c, Controller)]
+    return native or [n for n, c in classes.items() if callable(getattr(c, "solve", None))]
+
+
+def only_controller_class(path: str, controllers: list[str], classes: list[str]) -> str:
+    """The one controller class of a file given without ``:CLASS``, or a ControllerError that
+    lists what is there."""
+    if len(controllers) == 1:
+        return controllers[0]
+    if controllers:
+        raise ControllerError(
+            f"{path} defines {len(controllers)} controller classes ({', '.join(controllers)}): "
+            f"name one, e.g. {path}:{controllers[0]}"
+        )
+    listed = f" (classes defined there: {', '.join(classes)})" if classes else ""
+    raise ControllerError(f"{path} defines no controller class{listed}")
+
+
+def source_controller_class(path: str, source: str) -> str:
+    """The one controller class of a file read as text, found without running it (for code
+    that only the sandbox may run): top-level classes deriving from ``Controller``, failing
+    those, classes defining ``solve``."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise ControllerError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
+    native = [
+        c.name
+        for c in classes
+        if any(getattr(b, "id", getattr(b, "attr", None)) == "Controller" for b in c.bases)
+    ]
+    solving = [
+        c.name
+        for c in classes
+        if any(isinstance(f, ast.FunctionDef) and f.name == "solve" for f in c.body)
+    ]
+    return only_controller_class(path, native or solving, [c.name for c in classes])
+
+
+def split_file_spec(spec: str) -> tuple[str, str | None] | None:
+    """``("x.py", "C")`` for ``x.py:C``, ``("x.py", None)`` for ``x.py``; None for a name."""
+    if spec.endswith(".py"):
+        return spec, None
+    path, sep, class_name = spec.rpartition(":")
+    if sep and path.endswith(".py"):
+        return path, class_name
+    return None
 
 
 def controller_class(spec: str) -> Any:
     """The class a spec names (imports a file controller)."""
-    if ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
-        path, class_name = spec.rsplit(":", 1)
-        return _load_file_class(os.path.abspath(path), class_name)
+    file = split_file_spec(spec)
+    if file is not None:
+        return _load_file_class(os.path.abspath(file[0]), file[1])
     return get_controller(spec)
 
 

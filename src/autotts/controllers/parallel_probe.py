@@ -1,11 +1,12 @@
 """Parallel-Probe (arXiv 2602.03845): many chains in lockstep, prune the off-majority ones,
-stop once the majority of latest answers has been stable for T steps (ALGORITHMS.md)."""
+stop once the majority of latest answers has been stable for T steps (ALGORITHMS.md). Under a
+budget it stops at the first action the budget refuses and answers with the latest majority."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..env import Session
+from ..env import BudgetExceeded, Session
 from .base import Controller, register
 from .voting import vote
 
@@ -24,8 +25,24 @@ class ParallelProbe(Controller):
         "burst": 1,
         "max_steps": 100,
     }
+    bounds: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "chains": (1, None),
+        "T": (1, None),
+        "prune_patience": (1, None),
+        "warm_up": (0, None),
+        "burst": (1, None),
+        "max_steps": (1, None),
+    }
 
     def solve(self, session: Session) -> str | None:
+        latest: list[str] = []  # each chain's latest answer
+        pruned: list[bool] = []
+        try:
+            return self._run(session, latest, pruned)
+        except BudgetExceeded:  # the budget is spent: the vote of the chains not pruned
+            return vote(a for a, gone in zip(latest, pruned, strict=False) if not gone)
+
+    def _run(self, session: Session, latest: list[str], pruned: list[bool]) -> str | None:
         s = self.settings
         patience, warm_up, burst, stable_needed = (
             s["prune_patience"],
@@ -33,14 +50,13 @@ class ParallelProbe(Controller):
             s["burst"],
             s["T"],
         )
-        latest: list[str] = []
         finished: list[bool] = []
         for _ in range(min(s["chains"], session.n_available)):
             i = session.branch()
             latest.append(session.probe(i))
+            pruned.append(False)
             finished.append(session.is_finished(i))
         n = len(latest)
-        pruned = [False] * n
         off_track = [0] * n
         prev_winner: str | None = None
         stable = 0

@@ -7,17 +7,25 @@ reference implementations do and what makes replay numbers reproducible.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from math import comb
 
 
 def vote(answers: Iterable[str]) -> str | None:
-    """The most frequent answer (first seen among equals); None when there are no answers."""
+    """The most frequent of ``answers`` (any iterable of str; first seen among equals); None
+    when there are no answers."""
     return leader(Counter(answers))[0]  # Counter keeps first-seen order
 
 
-def leader(counts: dict[str, int]) -> tuple[str | None, int, int]:
-    """(winner, top1, top2) of insertion-ordered vote counts; top2 = 0 with one answer."""
+def leader(counts: Mapping[str, int] | Iterable[str]) -> tuple[str | None, int, int]:
+    """(winner, top1, top2): the leading answer, its votes and the runner-up's (0 with one
+    answer; ``(None, 0, 0)`` with none). ``counts`` is insertion-ordered vote counts
+    (``{"42": 3, "7": 1}``) or any iterable of answers (``["42", "7", "42"]``), counted in
+    first-seen order. Ties go to the answer seen first."""
+    if not isinstance(counts, dict):
+        if isinstance(counts, str):
+            raise TypeError("leader() takes vote counts or an iterable of answers, not one str")
+        counts = dict(counts) if isinstance(counts, Mapping) else Counter(counts)
     winner: str | None = None
     top1 = top2 = 0
     for a, c in counts.items():
@@ -32,7 +40,8 @@ _CONF: dict[tuple[int, int], float] = {}
 
 
 def beta_confidence(top1: int, top2: int) -> float:
-    """``1 - I_0.5(top1 + 1, top2 + 1)``: the posterior probability that the leading answer is
+    """Takes the leader's and the runner-up's vote counts (``leader(...)[1:]``).
+    ``1 - I_0.5(top1 + 1, top2 + 1)``: the posterior probability that the leading answer is
     really the more likely one; 0 when there are no votes.
 
     For integer arguments ``1 - I_0.5(a, b) = P[Binomial(a + b - 1, 1/2) < a]``, computed here

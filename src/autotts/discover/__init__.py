@@ -2,26 +2,34 @@
 everything, digests of curves and traces feed back, and the selection is judged once on a
 held-out split."""
 
+from .check import CheckReport, check_controller
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
-from .history import CandidateRow, EvalKey, History
+from .history import CandidateRow, EvalKey, History, ranked
 from .loop import Discovery, Reporter
+from .measure import MeasureSettings
 from .results import RunView, load_run
 from .run import PROPOSERS, discover, make_proposer
+from .summary import render_text
 
 __all__ = [
     "CONTRACT_TEXT",
     "DEFAULT_BETAS",
     "PROPOSERS",
     "CandidateRow",
+    "CheckReport",
     "DiscoverConfig",
     "Discovery",
     "EvalKey",
     "History",
+    "MeasureSettings",
     "Reporter",
     "RunView",
+    "check_controller",
     "contract_problems",
     "discover",
     "load_run",
     "make_proposer",
+    "ranked",
+    "render_text",
 ]

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from ..evaluate import Protocol
+from ..evaluate import DEFAULT_BETAS, MAX_BETAS, EvalSettings
 from .measure import TRACE_REPLICATES, MeasureSettings
 
-DEFAULT_BETAS = tuple(round(0.1 * i, 10) for i in range(11))
+SANDBOX_TIMEOUT_S = 300.0  # wall-clock limit of one sandbox (every command's default)
+SANDBOX_MEMORY_MB = 4096  # its address-space limit
 
 
 @dataclass
@@ -28,8 +29,8 @@ class DiscoverConfig:
     kappa_probe: float = 0.0
     budget: float | None = None
     trace_replicates: int = TRACE_REPLICATES
-    timeout_s: float = 300.0
-    memory_mb: int = 4096
+    timeout_s: float = SANDBOX_TIMEOUT_S
+    memory_mb: int = SANDBOX_MEMORY_MB
     budget_minutes: float | None = None  # stop starting rounds after this much round time
     # filled in by the loop: content hashes of the environments, in order
     search_hashes: list[str] = field(default_factory=list)
@@ -51,17 +52,21 @@ class DiscoverConfig:
             raise ValueError("--budget-minutes must be positive")
         if not self.betas:
             raise ValueError("give at least one beta")
-        Protocol(self.protocol, self.replicates, self.seed)  # validates
+        if len(self.betas) > MAX_BETAS:
+            raise ValueError(f"{len(self.betas)} betas given; at most {MAX_BETAS} are allowed")
+        if not all(0 <= b <= 1 for b in self.betas):
+            raise ValueError("every beta must lie in [0, 1]")
+        _ = self.settings  # validates the evaluation settings
+
+    @property
+    def eval_settings(self) -> EvalSettings:
+        """Protocol, matching, probe cost and budget of every evaluation of the run."""
+        return EvalSettings.from_json(self.to_json())
 
     @property
     def settings(self) -> MeasureSettings:
-        return MeasureSettings(
-            Protocol(self.protocol, self.replicates, self.seed),
-            self.match,
-            self.kappa_probe,
-            self.budget,
-            self.trace_replicates,
-        )
+        e = self.eval_settings
+        return MeasureSettings(e.protocol, e.match, e.kappa_probe, e.budget, self.trace_replicates)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate.frontier import Point, envelope, matched_advantage
+from ..evaluate import Point, envelope, matched_advantage
 from .history import CandidateRow, ranked
 
 Sweep = Mapping[str, Sequence[Mapping[str, Any]]]

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..controllers import ControllerSpec
-from ..data import Environment, load_env
-from ..data.io import content_hash
+from ..data import Environment, content_hash, load_env
 from .baselines import baseline_points, run_units
 from .config import DiscoverConfig
 from .contract import contract_problems

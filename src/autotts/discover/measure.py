@@ -23,22 +23,31 @@ from typing import Any, NamedTuple
 from ..controllers import ControllerSpec, make_solver
 from ..data import Environment, apply_matching
 from ..env import Action, Session
-from ..evaluate import EvalResult, Protocol, evaluate
-from ..evaluate.runner import RunSettings, new_session, play
+from ..evaluate import EvalResult, EvalSettings, evaluate, new_session, play
 
 TRACE_REPLICATES = 4
 MAX_ACTION_STRING = 240
 
 
 @dataclass(frozen=True)
-class MeasureSettings:
-    protocol: Protocol
-    match: str = "exact"
-    kappa_probe: float = 0.0
-    budget: float | None = None
+class MeasureSettings(EvalSettings):
+    """The evaluation settings plus how many replicates are replayed for trace statistics."""
+
     trace_replicates: int = TRACE_REPLICATES
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.trace_replicates, bool) or not isinstance(self.trace_replicates, int):
+            raise ValueError(f"trace_replicates must be an integer, got {self.trace_replicates!r}")
+        if self.trace_replicates < 0:
+            raise ValueError(f"trace_replicates must be >= 0, got {self.trace_replicates}")
+
+    @property
+    def eval_settings(self) -> EvalSettings:
+        return EvalSettings(self.protocol, self.match, self.kappa_probe, self.budget)
+
     def to_json(self) -> dict[str, Any]:
+        """The sandbox payload's form: ``protocol`` as a dict (name, replicates, seed)."""
         p = self.protocol
         return {
             "protocol": {"name": p.name, "replicates": p.replicates, "seed": p.seed},
@@ -50,13 +59,9 @@ class MeasureSettings:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> MeasureSettings:
-        return cls(
-            Protocol(**d["protocol"]),
-            d["match"],
-            d["kappa_probe"],
-            d["budget"],
-            d["trace_replicates"],
-        )
+        e = EvalSettings.from_json(d)
+        trace = d.get("trace_replicates", TRACE_REPLICATES)
+        return cls(e.protocol, e.match, e.kappa_probe, e.budget, trace)
 
 
 def _compact(items: list[str]) -> str:
@@ -152,7 +157,7 @@ def trace_stats(
 ) -> dict[str, Any]:
     """Statistics over the first ``trace_replicates`` replicates of every question, played in
     this process (trusted controllers only). ``env`` must already be matched."""
-    rs = RunSettings(settings.protocol, settings.kappa_probe, settings.budget)
+    rs = settings.eval_settings
     n = min(settings.trace_replicates, settings.protocol.replicates)
     played = []
     for qi, q in enumerate(env.questions):
@@ -241,10 +246,7 @@ def measure(
         envs,
         spec,
         list(betas),
-        protocol=settings.protocol,
-        match=settings.match,
-        kappa_probe=settings.kappa_probe,
-        budget=settings.budget,
+        settings=settings.eval_settings,
         progress=progress,
     )
     out = []
@@ -294,10 +296,7 @@ def measure_candidate(
         Candidate(source, class_name),
         [env_path],
         list(betas),
-        protocol=settings.protocol,
-        match=settings.match,
-        kappa_probe=settings.kappa_probe,
-        budget=settings.budget,
+        settings=settings.eval_settings,
         strict=strict,
         contract=True,
         keep=settings.trace_replicates,

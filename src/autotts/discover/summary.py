@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate.frontier import frontier_gap
+from ..evaluate import frontier_gap
 from .config import DiscoverConfig
 from .digest import Sweep, points
 from .history import CandidateRow

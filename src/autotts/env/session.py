@@ -13,7 +13,8 @@ Charging (the original evaluator's rules, ``replay/README.md``): opening or adva
 interval while the chain has probe points left; the advance after the last probe point finishes
 the chain and charges ``max(0, total_tokens - charged_so_far)``; a full read charges
 ``total_tokens``. Cost = tokens + ``kappa_probe`` per PROBE. A budget, when set, is checked before
-every action: one whose cost would exceed it raises :class:`BudgetExceeded` and changes nothing.
+every action: one whose cost would exceed it raises :class:`BudgetExceeded` and changes nothing,
+and the episode counts as ``truncated``. Controllers see what is left (``remaining_budget``).
 
 The session records every action with its tokens and cost (``trace()``): controllers need no trace
 code. It never holds the gold answer; the chains' unrevealed answers sit in private state that only
@@ -99,6 +100,7 @@ class Session:
         "kappa_probe",
         "n_available",
         "n_probes",
+        "truncated",
     )
 
     def __init__(
@@ -120,6 +122,7 @@ class Session:
         self.budget = budget
         self.n_available = len(order)  # chains the question has
         self.n_probes = 0  # PROBE actions so far
+        self.truncated = False  # an action was refused for the budget
         self._c: list[Record] = []  # chain records, in opening order
         self._log: list[tuple[int, int, int]] = []
         self._answer: str | None = None
@@ -298,6 +301,11 @@ class Session:
         return self.tokens + self.kappa_probe * self.n_probes
 
     @property
+    def remaining_budget(self) -> float | None:
+        """What the budget still allows (budget - cost), or None without a budget."""
+        return None if self.budget is None else self.budget - self.cost
+
+    @property
     def sequential_tokens(self) -> int:
         """The longest chain's charged tokens (a latency proxy)."""
         return max(map(_charged_of, self._c), default=0)
@@ -374,6 +382,7 @@ class Session:
     def _check_budget(self, cost: float) -> None:
         assert self.budget is not None
         if self.cost + cost > self.budget:
+            self.truncated = True
             raise BudgetExceeded(
                 f"action costing {cost:g} would take the episode to {self.cost + cost:g} "
                 f"(budget {self.budget:g})"

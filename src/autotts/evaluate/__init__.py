@@ -1,22 +1,24 @@
 """Evaluating controllers on replay environments: protocols, episodes, sweeps, statistics."""
 
-from .compare import Comparison, EnvComparison, compare, compare_results
+from .compare import Comparison, EnvComparison, Side, compare, compare_results, side_betas
 from .envinfo import EnvStats, env_stats
-from .frontier import matched_advantage_over
-from .protocol import PROTOCOLS, Protocol
-from .runner import (
-    ChunkResult,
-    Episode,
-    EpisodeError,
-    RunSettings,
-    new_session,
-    play,
-    run_chunk,
-    run_episode,
+from .frontier import (
+    Point,
+    envelope,
+    frontier_gap,
+    interpolate,
+    matched_advantage,
+    matched_advantage_over,
 )
-from .sweep import EvalResult, bootstrap_ci, evaluate, merge_chunks, parse_betas
+from .protocol import MAX_REPLICATES, PROTOCOLS, Protocol
+from .runner import ChunkResult, Episode, EpisodeError, new_session, play, run_chunk, run_episode
+from .settings import DEFAULT_BETAS, MAX_BETAS, EvalSettings, merge_betas, parse_betas
+from .sweep import EvalResult, bootstrap_ci, evaluate, merge_chunks, settings_from
 
 __all__ = [
+    "DEFAULT_BETAS",
+    "MAX_BETAS",
+    "MAX_REPLICATES",
     "PROTOCOLS",
     "ChunkResult",
     "Comparison",
@@ -25,18 +27,27 @@ __all__ = [
     "Episode",
     "EpisodeError",
     "EvalResult",
+    "EvalSettings",
+    "Point",
     "Protocol",
-    "RunSettings",
+    "Side",
     "bootstrap_ci",
     "compare",
     "compare_results",
     "env_stats",
+    "envelope",
     "evaluate",
+    "frontier_gap",
+    "interpolate",
+    "matched_advantage",
     "matched_advantage_over",
+    "merge_betas",
     "merge_chunks",
     "new_session",
     "parse_betas",
     "play",
     "run_chunk",
     "run_episode",
+    "settings_from",
+    "side_betas",
 ]

@@ -16,14 +16,13 @@ from ..controllers import ControllerSpec, uses_beta
 from ..data import Environment
 from .frontier import Point, matched_advantage_over
 from .protocol import Protocol
-from .sweep import EvalResult, evaluate
+from .settings import DEFAULT_BETAS, SETTINGS_FIELDS, EvalSettings
+from .sweep import EvalResult, evaluate, settings_from
 
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_BETAS = tuple(round(0.1 * k, 10) for k in range(11))  # 0, 0.1, ..., 1
 RESAMPLES = 1000
-SETTINGS = ("protocol", "replicates", "seed", "match", "kappa_probe", "budget")  # in the JSON
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class Comparison:
         return {
             "a": _side_spec(self.a, first),
             "b": _side_spec(self.b, self.rows[0].b_results[0]),
-            **{k: getattr(first, k) for k in SETTINGS},
+            **{k: getattr(first, k) for k in SETTINGS_FIELDS},
             "bootstrap": {"resamples": self.resamples, "seed": self.seed, "level": 0.95},
             "envs": [_row_json(r) for r in self.rows],
             "overall": {
@@ -285,26 +284,26 @@ def compare(
     spec_b: ControllerSpec,
     betas: Sequence[float] | None = None,
     *,
-    protocol: Protocol | None = None,
-    match: str = "exact",
-    kappa_probe: float = 0.0,
-    budget: float | None = None,
+    settings: EvalSettings | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     resamples: int = RESAMPLES,
+    protocol: Protocol | None = None,
+    match: str | None = None,
+    kappa_probe: float | None = None,
+    budget: float | None = None,
 ) -> Comparison:
     """Sweep A and B on ``envs`` with the same protocol (hence the same chain orders) and compare
     them: per environment, the matched-token advantage of B over A (:func:`advantage`), each
     side's token range, peak accuracy and accuracy at the highest beta, and a paired bootstrap
     95 % interval of the advantage over questions (``resamples`` draws seeded by the protocol's
     seed). Each side is swept at :func:`side_betas`. The interval is an approximation: it
-    resamples accuracies and keeps each point's tokens at their measured averages."""
-    proto = protocol or Protocol()
-    options: dict[str, Any] = dict(
-        protocol=proto, match=match, kappa_probe=kappa_probe, budget=budget, workers=workers
-    )
+    resamples accuracies and keeps each point's tokens at their measured averages.
+    ``settings`` is as for :func:`~autotts.evaluate.evaluate` (so are the older keywords)."""
+    rs = settings_from(settings, protocol, match, kappa_probe, budget)
+    options: dict[str, Any] = dict(settings=rs, workers=workers, progress=progress)
     a, b = (
-        evaluate(envs, spec, side_betas(uses_beta(spec.spec), betas), progress=progress, **options)
+        evaluate(envs, spec, side_betas(uses_beta(spec.spec), betas), **options)
         for spec in (spec_a, spec_b)
     )
-    return compare_results(a, b, len(envs), resamples=resamples, seed=proto.seed)
+    return compare_results(a, b, len(envs), resamples=resamples, seed=rs.seed)

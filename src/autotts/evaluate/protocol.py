@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 PROTOCOLS = ("official", "subsample")
+MAX_REPLICATES = 100_000  # chain orders per question; the papers use 100
 
 
 @cache
@@ -48,8 +49,14 @@ class Protocol:
     def __post_init__(self) -> None:
         if self.name not in PROTOCOLS:
             raise ValueError(f"unknown protocol {self.name!r} (choose from {', '.join(PROTOCOLS)})")
-        if self.replicates < 1:
-            raise ValueError(f"replicates must be at least 1, got {self.replicates}")
+        if isinstance(self.replicates, bool) or not isinstance(self.replicates, int):
+            raise ValueError(f"replicates must be an integer, got {self.replicates!r}")
+        if not 1 <= self.replicates <= MAX_REPLICATES:
+            raise ValueError(
+                f"replicates must be between 1 and {MAX_REPLICATES:,}, got {self.replicates:,}"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
 
     def orders(self, question: int, n_chains: int) -> tuple[tuple[int, ...], ...]:
         """The chain order of each replicate for one question."""

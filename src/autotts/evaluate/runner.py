@@ -15,7 +15,7 @@ from ..controllers import ControllerSpec, make_solver, vote
 from ..data import Environment, apply_matching
 from ..env import BudgetExceeded, ReadRecords, Session, full_read_records
 from ..procs import fork_map
-from .protocol import Protocol
+from .settings import EvalSettings
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,11 @@ class ChunkResult:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    protocol: Protocol = field(default_factory=Protocol)
-    kappa_probe: float = 0.0
-    budget: float | None = None
-
-
 def new_session(
     env: Environment,
     question: int,
     order: Sequence[int],
-    rs: RunSettings,
+    settings: EvalSettings,
     read_records: ReadRecords | None = None,
 ) -> Session:
     """A session on one question of ``env`` under one chain order."""
@@ -63,8 +56,8 @@ def new_session(
         q.finals,
         order,
         env.interval,
-        kappa_probe=rs.kappa_probe,
-        budget=rs.budget,
+        kappa_probe=settings.kappa_probe,
+        budget=settings.budget,
         read_records=read_records,
     )
 
@@ -92,13 +85,12 @@ def run_episode(
     controller: ControllerSpec,
     question: int,
     replicate: int,
-    rs: RunSettings | None = None,
-    match: str = "exact",
+    settings: EvalSettings | None = None,
 ) -> Episode:
     """Play one episode exactly as the evaluator does (same chain order, same charging, same
     answer matching)."""
-    rs = rs or RunSettings()
-    env = apply_matching(env, match)
+    rs = settings or EvalSettings()
+    env = apply_matching(env, rs.match)
     if not 0 <= question < len(env):
         raise ValueError(f"question {question} is out of range (the environment has {len(env)})")
     if not 0 <= replicate < rs.protocol.replicates:
@@ -116,8 +108,10 @@ def run_episode(
 def play(
     session: Session, solve: Callable[[Session], object]
 ) -> tuple[str | None, str | None, bool]:
-    """Run one episode to its end; returns (answer, error, truncated). A budget overrun is a
-    truncation: the answer is then the vote of the answers revealed so far."""
+    """Run one episode to its end; returns (answer, error, truncated). An episode is truncated
+    when the budget refused one of its actions: the controller then answered with what it had
+    seen (the built-ins do), or, if the refusal escaped ``solve``, the answer is the vote of
+    the answers revealed so far."""
     error = None
     truncated = False
     try:
@@ -136,11 +130,11 @@ def play(
             answer = session.answered
     if session.answered is None:
         session.answer(answer)
-    return answer, error, truncated
+    return answer, error, truncated or session.truncated
 
 
 def run_chunk(
-    env: Environment, cs: ControllerSpec, questions: Sequence[int], rs: RunSettings
+    env: Environment, cs: ControllerSpec, questions: Sequence[int], rs: EvalSettings
 ) -> ChunkResult:
     start = time.perf_counter()
     out = ChunkResult(list(questions), [], [], [])
@@ -173,12 +167,12 @@ def run_chunk(
 _ENVS: Sequence[Environment] = ()
 
 
-def _run_task(task: tuple[int, ControllerSpec, tuple[int, ...], RunSettings]) -> ChunkResult:
+def _run_task(task: tuple[int, ControllerSpec, tuple[int, ...], EvalSettings]) -> ChunkResult:
     env_index, cs, questions, rs = task
     return run_chunk(_ENVS[env_index], cs, questions, rs)
 
 
-Task = tuple[int, ControllerSpec, tuple[int, ...], RunSettings]
+Task = tuple[int, ControllerSpec, tuple[int, ...], EvalSettings]
 
 
 def run_tasks(

@@ -9,8 +9,10 @@ from typing import Any
 
 from ..controllers import ControllerSpec, make_solver
 from ..data import Environment, apply_matching
+from ..procs import check_workers
 from .protocol import Protocol
-from .runner import ChunkResult, EpisodeError, RunSettings, Task, run_tasks
+from .runner import ChunkResult, EpisodeError, Task, run_tasks
+from .settings import EvalSettings
 
 BOOTSTRAP_RESAMPLES = 2000
 MAX_REPORTED_ERRORS = 5
@@ -62,29 +64,6 @@ class EvalResult:
         return cls(**kw)
 
 
-def parse_betas(text: str) -> list[float]:
-    """``0.5`` → [0.5]; ``0:1:0.1`` → [0.0, 0.1, ..., 1.0] (inclusive); ``0,0.5,1`` → a list."""
-    text = text.strip()
-    try:
-        if ":" in text:
-            parts = [float(p) for p in text.split(":")]
-            if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0]:
-                raise ValueError
-            start, stop, step = parts
-            n = math.floor((stop - start) / step + 1e-9) + 1
-            betas = [round(start + k * step, 10) for k in range(n)]
-        else:
-            betas = [float(p) for p in text.split(",")]
-    except ValueError:
-        raise ValueError(
-            f"bad beta {text!r}: give a number, a comma list, or START:STOP:STEP"
-        ) from None
-    for b in betas:
-        if not 0.0 <= b <= 1.0:
-            raise ValueError(f"beta {b:g} is outside [0, 1]")
-    return betas
-
-
 def bootstrap_ci(per_question: Sequence[float], seed: int = 0) -> tuple[float, float]:
     """95 % percentile bootstrap over questions of the mean per-question accuracy (percent),
     seeded. Questions are the unit that varies between benchmarks; replicates only reorder
@@ -101,7 +80,7 @@ def bootstrap_ci(per_question: Sequence[float], seed: int = 0) -> tuple[float, f
 
 
 def _merge(
-    env: Environment, cs: ControllerSpec, rs: RunSettings, match: str, chunks: list[ChunkResult]
+    env: Environment, cs: ControllerSpec, rs: EvalSettings, chunks: list[ChunkResult]
 ) -> EvalResult:
     reps = rs.protocol.replicates
     per_q: list[float] = []
@@ -127,7 +106,7 @@ def _merge(
         protocol=rs.protocol.name,
         replicates=reps,
         seed=rs.protocol.seed,
-        match=match,
+        match=rs.match,
         kappa_probe=rs.kappa_probe,
         budget=rs.budget,
         accuracy=round(100 * sum(per_q) / len(per_q), 6),
@@ -148,20 +127,24 @@ def evaluate(
     controller: ControllerSpec,
     betas: Sequence[float | None] | None = None,
     *,
-    protocol: Protocol | None = None,
-    match: str = "exact",
-    kappa_probe: float = 0.0,
-    budget: float | None = None,
+    settings: EvalSettings | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    protocol: Protocol | None = None,
+    match: str | None = None,
+    kappa_probe: float | None = None,
+    budget: float | None = None,
 ) -> list[EvalResult]:
     """Evaluate ``controller`` at each beta (default: the spec's own) on each environment under
-    answer matching ``match``. Results are ordered env-major, then beta. ``progress`` is called
-    with the number of episodes each finished chunk covered."""
+    ``settings`` (default :class:`EvalSettings`). Results are ordered env-major, then beta.
+    ``progress`` is called with the number of episodes each finished chunk covered.
+    ``protocol``, ``match``, ``kappa_probe`` and ``budget`` are the older spelling of
+    ``settings`` (not both)."""
     if not envs:
         raise ValueError("no environments to evaluate")
-    envs = [apply_matching(env, match) for env in envs]
-    rs = RunSettings(protocol or Protocol(), kappa_probe, budget)
+    rs = settings_from(settings, protocol, match, kappa_probe, budget)
+    check_workers(workers)
+    envs = [apply_matching(env, rs.match) for env in envs]
     specs = [controller.with_beta(b) for b in betas] if betas is not None else [controller]
     for cs in specs:
         make_solver(cs)  # fail once, up front, on a controller that cannot be built
@@ -185,15 +168,37 @@ def evaluate(
     for key, chunk in zip(owner, chunks, strict=True):
         grouped.setdefault(key, []).append(chunk)
     return [
-        _merge(envs[ei], specs[si], rs, match, grouped[(ei, si)])
+        _merge(envs[ei], specs[si], rs, grouped[(ei, si)])
         for ei in range(len(envs))
         for si in range(len(specs))
     ]
 
 
+def settings_from(
+    settings: EvalSettings | None,
+    protocol: Protocol | None = None,
+    match: str | None = None,
+    kappa_probe: float | None = None,
+    budget: float | None = None,
+) -> EvalSettings:
+    """``settings``, or one built from the older separate keywords (giving both is an error)."""
+    legacy = {"protocol": protocol, "match": match, "kappa_probe": kappa_probe, "budget": budget}
+    given = [k for k, v in legacy.items() if v is not None]
+    if settings is not None:
+        if given:
+            raise TypeError(f"give settings= or {', '.join(given)}=, not both")
+        return settings
+    return EvalSettings(
+        protocol or Protocol(),
+        "exact" if match is None else match,
+        0.0 if kappa_probe is None else kappa_probe,
+        budget,
+    )
+
+
 def merge_chunks(
-    env: Environment, cs: ControllerSpec, rs: RunSettings, match: str, chunks: list[ChunkResult]
+    env: Environment, cs: ControllerSpec, settings: EvalSettings, chunks: list[ChunkResult]
 ) -> EvalResult:
     """The result record of ``cs`` on ``env`` from chunk sums (however they were obtained: the
     sandbox builds them from episodes it verified itself)."""
-    return _merge(env, cs, rs, match, chunks)
+    return _merge(env, cs, settings, chunks)

@@ -67,6 +67,7 @@ class LiveSession:
         self.budget = budget
         self.n_available = n_available
         self.n_probes = 0
+        self.truncated = False  # an action was refused for the budget
         self.speculate = speculate
         self.prefetch = prefetch
         self._own_pool = executor is None
@@ -214,6 +215,11 @@ class LiveSession:
         return self.tokens + self.kappa_probe * self.n_probes
 
     @property
+    def remaining_budget(self) -> float | None:
+        """What the budget still allows (budget - cost), or None without a budget."""
+        return None if self.budget is None else self.budget - self.cost
+
+    @property
     def sequential_tokens(self) -> int:
         return max((v.charged for v in self._c), default=0)
 
@@ -318,6 +324,7 @@ class LiveSession:
 
     def _check_budget(self, cost: float) -> None:
         if self.budget is not None and self.cost + cost > self.budget:
+            self.truncated = True
             raise BudgetExceeded(
                 f"action costing {cost:g} would take the episode to {self.cost + cost:g} "
                 f"(budget {self.budget:g})"

@@ -161,4 +161,4 @@ def _play(session: LiveSession, solve: Callable[[Session], object]) -> tuple[Any
             answer = session.answered
     if session.answered is None:
         session.answer(answer)
-    return answer, error, truncated
+    return answer, error, truncated or session.truncated

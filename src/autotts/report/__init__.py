@@ -13,6 +13,7 @@ from .build import (
     describe,
     evaluation_sections,
     map_grids,
+    map_heading,
     report_files,
     representative_question,
 )
@@ -27,6 +28,7 @@ from .specs import (
     parse_controller,
     parse_controllers,
 )
+from .style import controller_colours, save_one
 from .tables import PaperTable, paper_table, to_csv, to_latex, to_markdown
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Section",
     "build_report",
     "check_envs",
+    "controller_colours",
     "describe",
     "describe_run",
     "discovery_sections",
@@ -53,11 +56,13 @@ __all__ = [
     "evaluation_sections",
     "figure",
     "map_grids",
+    "map_heading",
     "paper_table",
     "parse_controller",
     "parse_controllers",
     "report_files",
     "representative_question",
+    "save_one",
     "to_csv",
     "to_latex",
     "to_markdown",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import Environment, apply_matching, content_hash
-from ..evaluate import RunSettings, run_episode
+from ..evaluate import run_episode
 from .episode_map import EpisodeGrid, episode_figure, episode_grid
 from .frontier import frontier_figure
 from .html import Section, esc, figure, links, table_html, write_index
@@ -43,12 +43,11 @@ def map_grids(data: ReportData, choice: MapChoice) -> list[tuple[str, EpisodeGri
     matched = apply_matching(data.envs[choice.env], data.match)
     question = representative_question(matched) if choice.question is None else choice.question
     labels = choice.controllers or tuple(c.label for c in data.controllers[:MAX_MAP_PANELS])
-    rs = RunSettings(data.protocol)
     grids = []
     for label in labels:
         rc = data.controller(label)
         value = rc.map_value()
-        episode = run_episode(matched, rc.point(value), question, choice.replicate, rs)
+        episode = run_episode(matched, rc.point(value), question, choice.replicate, data.settings)
         n_chains = matched.questions[question].n_chains
         order = data.protocol.orders(question, n_chains)[choice.replicate]
         grid = episode_grid(matched, episode, order, rc.point_label(value))
@@ -152,6 +151,7 @@ def _setup_section(data: ReportData, out: Path, splits: dict[str, str]) -> Secti
     (out / "results.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
     (out / "results.csv").write_text(results_csv(data), encoding="utf-8")
     proto = data.protocol
+    budget = "none" if data.settings.budget is None else f"{data.settings.budget:g} tokens"
     env_rows = "".join(
         f"<tr><td>{esc(e.meta.model)}</td><td>{esc(e.meta.dataset)}</td>"
         f"<td>{esc(splits.get(e.meta.dataset, ''))}</td><td class='num'>{len(e)}</td>"
@@ -169,7 +169,9 @@ def _setup_section(data: ReportData, out: Path, splits: dict[str, str]) -> Secti
     )
     body = (
         f"<dl class='meta'><dt>protocol</dt><dd>{esc(proto.name)}, {proto.replicates} "
-        f"replicates, seed {proto.seed}</dd><dt>answer matching</dt><dd>{esc(data.match)}</dd></dl>"
+        f"replicates, seed {proto.seed}</dd><dt>answer matching</dt><dd>{esc(data.match)}</dd>"
+        f"<dt>probe cost</dt><dd>{data.settings.kappa_probe:g} tokens</dd><dt>budget</dt><dd>"
+        f"{budget}</dd></dl>"
         "<h3>Environments</h3><table><thead><tr><th>model</th><th>dataset</th><th>split</th>"
         "<th>questions</th><th>majority over all chains %</th><th>content hash</th><th>file</th>"
         f"</tr></thead><tbody>{env_rows}</tbody></table>"

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..discover.history import ranked
+from ..discover import ranked
 from .tables import Cell, PaperTable, Row
 
 if TYPE_CHECKING:

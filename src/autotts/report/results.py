@@ -9,7 +9,7 @@ from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment, apply_matching
-from ..evaluate import EvalResult, Protocol, env_stats, evaluate
+from ..evaluate import EvalResult, EvalSettings, Protocol, env_stats, evaluate
 from .specs import ReportController
 
 
@@ -31,8 +31,15 @@ class ReportData:
     controllers: tuple[ReportController, ...]
     points: tuple[Point, ...]
     ceilings: tuple[float, ...]  # per env: accuracy (%) of the majority over all its chains
-    protocol: Protocol = field(default_factory=Protocol)
-    match: str = "exact"
+    settings: EvalSettings = field(default_factory=EvalSettings)
+
+    @property
+    def protocol(self) -> Protocol:
+        return self.settings.protocol
+
+    @property
+    def match(self) -> str:
+        return self.settings.match
 
     def curve(self, label: str, env: int) -> list[Point]:
         """A controller's points on one environment, in sweep order."""
@@ -95,15 +102,15 @@ def evaluate_report(
     envs: Sequence[Environment],
     controllers: Sequence[ReportController],
     *,
-    protocol: Protocol | None = None,
-    match: str = "exact",
+    settings: EvalSettings | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> ReportData:
-    """Evaluate every controller at every sweep value on every environment."""
+    """Evaluate every controller at every sweep value on every environment under ``settings``
+    (default :class:`~autotts.evaluate.EvalSettings`)."""
     check_envs(envs)
-    protocol = protocol or Protocol()
-    options: dict[str, Any] = dict(protocol=protocol, match=match, workers=workers)
+    settings = settings or EvalSettings()
+    options: dict[str, Any] = dict(settings=settings, workers=workers)
     points: list[Point] = []
     for rc in controllers:
         values = rc.sweep_values()
@@ -123,7 +130,6 @@ def evaluate_report(
         envs=tuple(envs),
         controllers=tuple(controllers),
         points=tuple(points),
-        ceilings=tuple(ceiling(e, match) for e in envs),
-        protocol=protocol,
-        match=match,
+        ceilings=tuple(ceiling(e, settings.match) for e in envs),
+        settings=settings,
     )

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..controllers import ControllerError, ControllerSpec, controller_class, make_solver, uses_beta
+from ..evaluate import DEFAULT_BETAS
 
-DEFAULT_BETAS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 # the parameter that sets a fixed baseline's budget, and the values a frontier sweeps it over
 DEFAULT_SWEEPS: dict[str, tuple[str, tuple[int, ...]]] = {
     "sc": ("k", (1, 2, 4, 8, 16, 32, 64)),

@@ -18,7 +18,7 @@ from ..controllers import Controller, ControllerSpec, make_solver
 from ..controllers.base import register_as
 from ..data import Environment
 from ..env import full_read_records, log_codes, pack_codes
-from ..evaluate import Protocol, RunSettings, new_session, play
+from ..evaluate import EvalSettings, Protocol, new_session, play
 from .loader import describe
 from .outcome import Rejection
 from .wire import (
@@ -156,7 +156,8 @@ def _run_fast(
     specs: Sequence[ControllerSpec], req: EpisodesRequest, envs: Sequence[Environment], out: int
 ) -> None:
     r = req.run
-    rs = RunSettings(Protocol(r.protocol, r.replicates, r.seed), r.kappa_probe, r.budget)
+    # the environments were matched by the parent: exact here
+    rs = EvalSettings(Protocol(r.protocol, r.replicates, r.seed), "exact", r.kappa_probe, r.budget)
     pack_heartbeat = HEARTBEAT.pack
     for ei, env in enumerate(envs):
         for bj, spec in enumerate(specs):

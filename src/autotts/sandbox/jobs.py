@@ -26,7 +26,7 @@ from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment, Question, apply_matching, load_env, write_env
-from ..evaluate import EvalResult, Protocol, RunSettings, bootstrap_ci, merge_chunks
+from ..evaluate import EvalResult, EvalSettings, Protocol, bootstrap_ci, merge_chunks, settings_from
 from .loader import policy_reason
 from .outcome import Limits, SandboxOutcome
 from .policy import check_source
@@ -162,9 +162,10 @@ def sweep_candidate(
     env_paths: Sequence[str | os.PathLike[str]],
     betas: Sequence[float | None],
     *,
+    settings: EvalSettings | None = None,
     protocol: Protocol | None = None,
-    match: str = "exact",
-    kappa_probe: float = 0.0,
+    match: str | None = None,
+    kappa_probe: float | None = None,
     budget: float | None = None,
     params: dict[str, Any] | None = None,
     strict: bool = False,
@@ -184,14 +185,14 @@ def sweep_candidate(
     refused = _static_refusal(cand, check)
     if refused is not None:
         return SweepOutcome(refused)
-    proto = protocol or Protocol()
+    rs = settings_from(settings, protocol, match, kappa_probe, budget)
+    proto = rs.protocol
     paths = [os.path.abspath(os.fspath(p)) for p in env_paths]
-    envs = [matched_env(p, match) for p in paths]
-    files = tuple(child_copy(p, match) for p in paths) if not strict else ()
-    run = RunSpec(proto.name, proto.replicates, proto.seed, kappa_probe, budget)
+    envs = [matched_env(p, rs.match) for p in paths]
+    files = tuple(child_copy(p, rs.match) for p in paths) if not strict else ()
+    run = RunSpec(proto.name, proto.replicates, proto.seed, rs.kappa_probe, rs.budget)
     name = f"candidate_{cand.class_name}"
     req = EpisodesRequest(files, tuple(betas), run, dict(params or {}), name, strict, contract)
-    rs = RunSettings(proto, kappa_probe, budget)
     handler: FastVerifier | StrictServer
     if strict:
         server = StrictServer(envs, len(betas), rs, keep, progress)
@@ -216,7 +217,7 @@ def sweep_candidate(
     for ei, (path, env) in enumerate(zip(paths, envs, strict=True)):
         for bj, beta in enumerate(betas):
             spec = ControllerSpec(shown, dict(params or {}), beta)
-            r = merge_chunks(env, spec, rs, match, handler.chunks[(ei, bj)])
+            r = merge_chunks(env, spec, rs, handler.chunks[(ei, bj)])
             results.append(replace(r, env=path))
     data = {"results": [r.to_json() for r in results]}
     return SweepOutcome(replace(outcome, data=data), results, handler.kept)
@@ -228,9 +229,10 @@ def evaluate_sandboxed(
     env_paths: Sequence[str | os.PathLike[str]],
     betas: Sequence[float | None],
     *,
+    settings: EvalSettings | None = None,
     protocol: Protocol | None = None,
-    match: str = "exact",
-    kappa_probe: float = 0.0,
+    match: str | None = None,
+    kappa_probe: float | None = None,
     budget: float | None = None,
     params: dict[str, Any] | None = None,
     limits: Limits = Limits(),  # noqa: B008  (frozen)
@@ -248,6 +250,7 @@ def evaluate_sandboxed(
     if not paths or not betas:
         raise ValueError("evaluate_sandboxed needs environments and betas")
     cand = Candidate(source, class_name, filename)
+    rs = settings_from(settings, protocol, match, kappa_probe, budget)
     groups = split_grid(len(paths), len(betas), workers)
 
     def one(group: tuple[list[int], list[int]]) -> SweepOutcome:
@@ -256,10 +259,7 @@ def evaluate_sandboxed(
             cand,
             [paths[i] for i in env_ix],
             [betas[j] for j in beta_ix],
-            protocol=protocol,
-            match=match,
-            kappa_probe=kappa_probe,
-            budget=budget,
+            settings=rs,
             params=params,
             strict=strict,
             label=label,

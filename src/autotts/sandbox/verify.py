@@ -22,7 +22,7 @@ from typing import Any
 
 from ..data import Environment
 from ..env import ReplayError, Session, full_read_records, replay, unpack_codes
-from ..evaluate import ChunkResult, EpisodeError, RunSettings, new_session
+from ..evaluate import ChunkResult, EpisodeError, EvalSettings, new_session
 from .outcome import Rejection
 from .proxy import serve_action
 from .runner import Watch
@@ -65,7 +65,7 @@ class _Tally:
         self,
         envs: Sequence[Environment],
         n_betas: int,
-        rs: RunSettings,
+        rs: EvalSettings,
         keep: int,
         progress: Callable[[int], None] | None,
     ) -> None:

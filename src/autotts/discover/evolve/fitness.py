@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ...evaluate.frontier import envelope, interpolate, matched_advantage
+from ...evaluate import envelope, interpolate, matched_advantage
 from ..contract import contract_problems
 
 Point = tuple[float, float]

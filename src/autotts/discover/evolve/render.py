@@ -90,7 +90,8 @@ def render(g: Genome) -> str:
     return _module(
         g,
         ["Discovered by the evolve proposer (LLM-free search over controller mechanisms)."],
-        "from autotts.controllers import Controller, beta_confidence, leader",
+        "from autotts.controllers import Controller, beta_confidence, leader\n"
+        "from autotts.env import BudgetExceeded",
         class_name(g),
         class_name(g).lower(),
         decorator="",
@@ -104,11 +105,27 @@ def as_builtin(g: Genome, name: str, provenance: Sequence[str], summary: str) ->
     return _module(
         g,
         list(provenance),
-        "from .base import Controller, register\nfrom .voting import beta_confidence, leader",
+        "from ..env import BudgetExceeded\nfrom .base import Controller, register\n"
+        "from .voting import beta_confidence, leader",
         name.title().replace("_", ""),
         name,
         decorator="@register\n",
         class_doc=summary,
+    )
+
+
+def _within_budget(body: str) -> str:
+    """The solve body with its actions (from the first opening to the last answer) in a
+    ``try`` that, when the budget refuses an action, answers with what was seen."""
+    start = body.index('open_chains(min(s["n_init"], max_chains))\n')
+    end = body.rindex("return answer()")
+    return (
+        body[:start]
+        + "try:\n"
+        + indent(body[start:end], "    ")
+        + "except BudgetExceeded:  # the budget is spent: answer with what was seen\n"
+        + "    pass\n"
+        + body[end:]
     )
 
 
@@ -162,9 +179,10 @@ def _module(
             if c["err"] == "ignore"
             else "."
         ),
+        "Budget: stops at the first action the budget refuses and answers as above.",
     ]
     sched = "\n".join(_schedule_line(n, gene) for n, gene in g.genes.items())
-    body = solve_code(g, uses_ema, uses_conf_now, join)
+    body = _within_budget(solve_code(g, uses_ema, uses_conf_now, join))
     text = "\n".join(fill(line, 96) if line else "" for line in doc)
     lines = [
         '"""' + text + '\n"""',
