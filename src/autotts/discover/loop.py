@@ -253,7 +253,7 @@ class Discovery:
                     key = self.r.key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
                     self.r.put(key, rec)
         except BaseException:  # Ctrl-C: stop the sandboxes now, not at their timeouts
-            from ..sandbox.runner import kill_all
+            from ..sandbox import kill_all
 
             pool.shutdown(wait=False, cancel_futures=True)
             kill_all()
@@ -267,8 +267,7 @@ class Discovery:
 
     def judge(self, cands: Sequence[CandidateRow], baselines: Mapping[str, Sweep]) -> None:
         """Policy check, measure, contract check and score each proposed candidate."""
-        from ..sandbox import check_source
-        from ..sandbox.loader import policy_reason
+        from ..sandbox import check_source, policy_reason
 
         pending = []
         for c in cands:

@@ -314,6 +314,25 @@ class Session:
     def answered(self) -> str | None:
         return self._answer
 
+    def public_record(self, i: int) -> tuple[int, int, int, str | None, int | None]:
+        """What opened chain ``i`` shows a controller: (intervals advanced, tokens charged,
+        state 0 running / 1 finished / 2 pruned, last answer revealed, total tokens once
+        finished — unknown before). Strict mode's proxy mirrors chains from these."""
+        c = self._chain(i)
+        total = c[_TOTAL] if c[_STATE] == _FINISHED else None
+        return c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total
+
+    def _mirror(
+        self, i: int, pos: int, charged: int, state: int, seen: str | None, total: int | None
+    ) -> None:
+        """Set opened (or next) chain ``i``'s record from :meth:`public_record` fields, with no
+        chain data behind it (strict mode's proxy)."""
+        record = [pos, charged, state, None, total, None, seen]
+        if i == len(self._c):
+            self._c.append(record)
+        else:
+            self._c[i] = record
+
     def trace(self) -> list[Action]:
         """Every action so far, in order, with its cost."""
         kappa = self.kappa_probe

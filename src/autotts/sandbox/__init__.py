@@ -30,6 +30,7 @@ from .jobs import (
     strict_mismatch,
     sweep_candidate,
 )
+from .loader import policy_reason
 from .outcome import STATUSES, Limits, Rejection, SandboxOutcome
 from .policy import Violation, check_source
 from .runner import kill_all
@@ -52,6 +53,7 @@ __all__ = [
     "jail_status",
     "kill_all",
     "matched_env",
+    "policy_reason",
     "strict_mismatch",
     "sweep_candidate",
     "validate_schedule",

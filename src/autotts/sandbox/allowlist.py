@@ -230,7 +230,9 @@ API_CLASSES = frozenset(
      "NoChainsLeft", "BudgetExceeded", "EpisodeOver")
 )  # fmt: skip
 # The session's public attributes: readable, never writable by a controller.
-SESSION_ATTRIBUTES = frozenset(("budget", "interval", "kappa_probe", "n_available", "n_probes"))
+SESSION_ATTRIBUTES = frozenset(
+    ("budget", "interval", "kappa_probe", "n_available", "n_probes", "truncated")
+)
 SELF_NAMES = ("self", "cls")
 
 

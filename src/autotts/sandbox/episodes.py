@@ -14,8 +14,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..controllers import Controller, ControllerSpec, make_solver
-from ..controllers.base import register_as
+from ..controllers import Controller, ControllerSpec, make_solver, register_as
 from ..data import Environment
 from ..env import full_read_records, log_codes, pack_codes
 from ..evaluate import EvalSettings, Protocol, new_session, play

@@ -20,7 +20,6 @@ import os
 from typing import Any
 
 from ..env import BudgetExceeded, EpisodeOver, InvalidAction, NoChainsLeft, Session, SessionError
-from ..env.session import _CHARGED, _FINISHED, _POS, _SEEN, _STATE, _TOTAL
 from .wire import ACTION, REPLY, frame, write_all
 
 ERRORS: dict[str, type[Exception]] = {
@@ -100,17 +99,15 @@ class ProxySession(Session):
     def _act(self, *action: Any) -> Any:
         value, error, log, chains, n_probes, answered = self._remote(list(action))
         self._log += log
-        for i, pos, charged, state, seen, total in chains:
-            record = [pos, charged, state, None, total, None, seen]
-            if i == len(self._c):
-                self._c.append(record)
-            else:
-                self._c[i] = record
+        for i, *fields in chains:
+            self._mirror(i, *fields)
         self.n_probes = n_probes
         if answered is not None:
             self._answer = answered
         if error is not None:
             name, message = error
+            if name == "BudgetExceeded":
+                self.truncated = True
             raise ERRORS.get(name, SessionError)(message)
         return value
 
@@ -169,9 +166,7 @@ def serve_action(session: Session, action: Any) -> tuple[bytes, str | None, Any]
     chains = []
     for i in touched:
         if isinstance(i, int) and 0 <= i < session.n_open:
-            c = session._c[i]
-            total = c[_TOTAL] if c[_STATE] == _FINISHED else None  # known once finished
-            chains.append((i, c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total))
+            chains.append((i, *session.public_record(i)))
     if isinstance(value, list):
         value = tuple(value)
     reply = (

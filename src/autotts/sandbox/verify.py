@@ -179,6 +179,9 @@ class FastVerifier(_Tally):
                     f"{where}: reported {cost!r:.20} tokens of cost and {sequential!r:.20} "
                     f"sequential; its actions cost {s.cost:g} and {s.sequential_tokens}"
                 )
+            if truncated and self.rs.budget is None:
+                raise forged(f"{where}: reported a budget truncation without a budget")
+            # (a refused action leaves no trace in the log: this count is the child's own)
             out.append(Played(qi, r, answer, error, bool(truncated), s))
         return out
 
@@ -246,7 +249,8 @@ class StrictServer(_Tally):
         answer = s.answered or None
         if answer and answer not in self.revealed:
             raise forged(f"{where}: answered {answer!r:.40}, which no action revealed")
-        self.played.append(Played(qi, self.replicate, answer, error, bool(end.get("truncated")), s))
+        # truncated: the parent's own session knows whether the budget refused an action
+        self.played.append(Played(qi, self.replicate, answer, error, s.truncated, s))
         watch.idle()
         self.replicate += 1
         if self.replicate == self.rs.protocol.replicates:
