@@ -78,7 +78,10 @@ def test_a_file_without_class_uses_its_one_controller(tmp_path: Path) -> None:
 def test_evaluate_cli_takes_a_file_without_class(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from autotts.data import synthesize, write_env
+
     monkeypatch.chdir(tmp_path)
+    write_env(synthesize(n_questions=2, n_chains=4, seed=1), tmp_path / "x.json")
     two = tmp_path / "two.py"
     two.write_text(
         "from autotts.controllers import Controller\n"
