@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,18 @@ import click
 from click.core import ParameterSource
 
 from .common import CliError
+from .discover_output import (
+    default_run_dir,
+    describe_settings,
+    final_text,
+    main_job_data,
+    write_report,
+)
 from .options import GreedyOption
 
+QUICK_REPLICATES = 20
+QUICK_BETAS = "0:1:0.25"
+MAIN_ROUNDS = 4  # the default run: about a minute on 2 cores (see the README)
 _RESUME_OPTIONS = {"rounds", "workers", "run_dir", "resume", "as_json"}
 
 
@@ -162,6 +173,12 @@ class _Reporter:
     help="Beta sweep of every candidate (and of cmc).",
 )
 @click.option("--replicates", default=100, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--quick",
+    is_flag=True,
+    help=f"A first look: --replicates {QUICK_REPLICATES} and --betas {QUICK_BETAS} "
+    "(unless given). The default run (no --search-env) uses it.",
+)
 @click.option("--protocol", default="official", show_default=True, metavar="official|subsample")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--match", default="exact", show_default=True, help="Answer matching mode.")
@@ -189,9 +206,15 @@ class _Reporter:
 )
 @click.option(
     "--run-dir",
-    required=True,
     type=click.Path(file_okay=False),
-    help="Where the history, candidates and summary.json go.",
+    help="Where the history, candidates, summary.json and the report go "
+    "[default: runs/discover-<UTC time>].",
+)
+@click.option(
+    "--demo-size",
+    hidden=True,
+    metavar="QUESTIONSxCHAINS",
+    help="Size of each synthetic environment of the default (no --search-env) run.",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
@@ -215,6 +238,7 @@ def discover(
     candidates_per_round: int,
     betas: str,
     replicates: int,
+    quick: bool,
     protocol: str,
     seed: int,
     match: str,
@@ -223,7 +247,8 @@ def discover(
     timeout: float,
     memory_mb: int,
     workers: int,
-    run_dir: str,
+    run_dir: str | None,
+    demo_size: str | None,
     resume: bool,
     as_json: bool,
 ) -> None:
@@ -233,11 +258,16 @@ def discover(
     the sandbox over the beta sweep on the search split, checked against the beta contract and
     scored against the baselines' frontier. The proposer sees curves and trace digests of the
     search split only. At the end the best candidate and the baselines are evaluated once on
-    the held-out split; the run directory then holds summary.json, history.sqlite and
-    candidates/<id>/controller.py.
+    the held-out split; the run directory then holds summary.json, history.sqlite,
+    candidates/<id>/controller.py and the HTML report (report/index.html).
+
+    With no --search-env/--heldout-env it runs on the default data: the replay data's aime24
+    (search) and aime25 (held-out) files when $AUTOTTS_REPLAY_DIR holds them, else a synthetic
+    search split and a synthetic held-out split (different seeds), with --quick and --rounds 4.
 
     \b
     Examples:
+      autotts discover                      # the main job on the default data, about a minute
       autotts discover --search-env replay/*/aime24.json --heldout-env replay/*/aime25.json \\
           --proposer openai --model gpt-x --base-url http://localhost:8000/v1 --run-dir runs/r1
       autotts discover --run-dir runs/r1 --resume
@@ -248,7 +278,17 @@ def discover(
     from ..discover.summary import render_text
     from ..evaluate import parse_betas
 
-    path = Path(run_dir)
+    if resume and run_dir is None:
+        raise CliError("--resume needs --run-dir: the run directory to continue")
+    path = Path(run_dir) if run_dir is not None else default_run_dir()
+    main_job = not resume and not search and not heldout
+    data_note = ""
+    if main_job:  # no data given: the whole product on the default data, quickly
+        quick = True
+        rounds = rounds if _given("rounds") else MAIN_ROUNDS
+    if quick:
+        replicates = replicates if _given("replicates") else QUICK_REPLICATES
+        betas = betas if _given("betas") else QUICK_BETAS
     cfg = None
     if resume:
         ctx = click.get_current_context()
@@ -268,6 +308,8 @@ def discover(
         for f in (*search, *heldout):
             if not os.path.isfile(f):
                 raise CliError(f"{f}: no such file")
+        if main_job:
+            search, heldout, data_note = main_job_data(path, demo_size)
         options = {
             "model": model,
             "base_url": base_url,
@@ -300,6 +342,9 @@ def discover(
             memory_mb=memory_mb,
         )
     reporter = _Reporter(bars=sys.stderr.isatty())
+    if cfg is not None:
+        reporter.note(f"run directory {path}: {describe_settings(cfg, data_note)}")
+    started = time.monotonic()
 
     def terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM: stop as cleanly as on Ctrl-C
@@ -322,8 +367,9 @@ def discover(
         ) from None
     finally:
         reporter.done()
+    index = write_report(path)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
         click.echo(render_text(summary))
-        click.echo(f"summary: {path / 'summary.json'}")
+        click.echo(final_text(summary, path, index, time.monotonic() - started, data_note))

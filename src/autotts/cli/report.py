@@ -63,7 +63,7 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
     import sqlite3
 
     from ..discover import load_run
-    from ..report import build_report, describe_run, discovery_sections, report_files
+    from ..report import write_run_report
 
     start = time.perf_counter()
     path = Path(run_dir)
@@ -77,11 +77,7 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
         raise CliError(f"{output}: is the run directory; write the report elsewhere (e.g. -o "
                        f"{os.path.join(run_dir, 'report')})")  # fmt: skip
     out = prepare_output_dir(output)
-    sections = discovery_sections(view, out, path)
-    name = path.resolve().name
-    index = build_report(out, sections, title or f"autotts discovery run {name}",
-                         describe_run(view, run_dir))  # fmt: skip
-    files = report_files(sections)
+    index, files = write_run_report(view, path, out, title)
     seconds = time.perf_counter() - start
     selected = (view.summary or {}).get("selected") or {}
     if as_json:

@@ -20,6 +20,7 @@ from .discovery import describe_run, discovery_sections
 from .episode_map import ChainRow, EpisodeGrid, episode_figure, episode_grid
 from .html import Section, esc, figure, write_index
 from .results import Point, ReportData, check_envs, episodes_needed, evaluate_report
+from .run_report import write_run_report
 from .specs import (
     DEFAULT_BETAS,
     DEFAULT_SWEEPS,
@@ -62,4 +63,5 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "write_index",
+    "write_run_report",
 ]

@@ -1,0 +1,116 @@
+"""`autotts discover` with no arguments: the whole product on the default data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autotts.discover.verdict import best_baseline, plain_result
+
+from .conftest import Run, tiny_env_file
+
+
+def test_discover_with_no_arguments_runs_the_main_job(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOTTS_REPLAY_DIR", raising=False)
+    # the default data at a tiny size, and one round, so the test is quick
+    r = run("discover", env={"AUTOTTS_DISCOVER_DEMO_SIZE": "6x16", "AUTOTTS_DISCOVER_ROUNDS": "1"})
+    assert r.exit_code == 0, r.output
+    [run_dir] = (tmp_path / "runs").iterdir()
+    assert run_dir.name.startswith("discover-")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "report" / "index.html").is_file()
+    cfg = summary["config"]
+    assert cfg["proposer"] == "evolve" and cfg["replicates"] == 20 and cfg["rounds"] == 1
+    assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert [Path(p).name for p in cfg["search_envs"]] == ["synthetic-search.json"]
+    assert [Path(p).name for p in cfg["heldout_envs"]] == ["synthetic-heldout.json"]
+    assert cfg["search_hashes"] != cfg["heldout_hashes"]  # different seeds
+
+    out = r.stdout
+    assert "Ran 1 round(s) in " in out and "20 replicates, betas 0, 0.25, 0.5, 0.75, 1" in out
+    report_line = next(line for line in out.splitlines() if line.startswith("report: "))
+    assert (
+        Path(report_line.removeprefix("report: ")).resolve()
+        == (run_dir / "report" / "index.html").resolve()
+    )
+    # the printed result is the summary's, said in words
+    printed = out.splitlines()
+    result = plain_result(summary, f"runs/{run_dir.name}")
+    assert len(result) >= 2 and all(line in printed for line in result)
+    if summary["selected"] is None:
+        assert "Nothing was found" in out
+    else:
+        assert f"Found {summary['selected']['id']}, search score " in out
+    assert f"run directory runs/{run_dir.name}: the evolve proposer" in r.stderr
+
+
+def test_the_replay_data_is_the_default_when_it_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autotts.discover.demo import demo_splits
+
+    for model in ("M2", "M1"):
+        (tmp_path / "replay" / model).mkdir(parents=True)
+        tiny_env_file(tmp_path / "replay" / model / "aime24.json")
+        tiny_env_file(tmp_path / "replay" / model / "aime25.json")
+    monkeypatch.setenv("AUTOTTS_REPLAY_DIR", str(tmp_path / "replay"))
+    data = demo_splits(tmp_path / "unused")
+    assert [Path(p).parent.name + "/" + Path(p).name for p in data.search] == [
+        "M1/aime24.json",
+        "M2/aime24.json",
+    ]
+    assert [Path(p).name for p in data.heldout] == ["aime25.json"] * 2
+    assert not (tmp_path / "unused").exists()
+    monkeypatch.setenv("AUTOTTS_REPLAY_DIR", str(tmp_path / "empty"))
+    assert [Path(p).name for p in demo_splits(tmp_path / "d").search] == ["synthetic-search.json"]
+
+
+def _summary(advantage: dict[str, float | None]) -> dict:
+    def sweep(points: list[tuple[str, float, float]]) -> dict:
+        return {"e": [{"point": p, "accuracy": a, "avg_total_tokens": t} for p, a, t in points]}
+
+    return {
+        "config": {"heldout_envs": ["h.json"]},
+        "selected": {
+            "id": "r1c0",
+            "score": 0.5,
+            "code_path": "candidates/r1c0/controller.py",
+            "spec": "candidates/r1c0/controller.py:C",
+        },
+        "heldout": {
+            "sc": sweep([("k=4", 50.0, 4e4), ("k=64", 60.0, 6e5)]),
+            "cmc": sweep([("b=0", 55.0, 5e4), ("b=1", 62.0, 5e5)]),
+            "selected": sweep([("b=0", 52.0, 3e4), ("b=1", 61.0, 4e5)]),
+        },
+        "heldout_advantage": {n: {"mean": v} for n, v in advantage.items()},
+    }
+
+
+def test_the_result_says_when_nothing_beat_the_baselines() -> None:
+    s = _summary({"sc": 1.5, "cmc": -0.7, "esc": None})
+    assert best_baseline(s["heldout"]) == ("cmc", "b=1", 62.0, 5e5)
+    text = "\n".join(plain_result(s, "runs/x"))
+    assert "It does not beat the baselines" in text
+    assert "behind cmc (-0.70), ahead of sc (+1.50)" in text
+    assert "the best baseline on the held-out split is cmc (b=1): 62.0 % accuracy" in text
+    assert "Not comparable at matched tokens (no token overlap): esc." in text
+    assert "code: runs/x/candidates/r1c0/controller.py" in text
+
+
+def test_the_result_says_when_the_selection_is_ahead() -> None:
+    text = "\n".join(plain_result(_summary({"sc": 1.5, "cmc": 0.2}), "r"))
+    assert "ahead of every baseline it can be compared with: sc by +1.50, cmc by +0.20" in text
+    assert "does not beat" not in text
+
+
+def test_the_result_when_nothing_was_selected() -> None:
+    s = _summary({})
+    s["selected"] = None
+    [line] = plain_result(s)
+    assert line.startswith("Nothing was found: no candidate passed every check; the best")
+    assert "cmc (b=1)" in line
