@@ -20,6 +20,14 @@ def replay_dir() -> Path | None:
     return d if (d / "reference.csv").is_file() else None
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own empty baseline cache: none reads or fills the user's."""
+    monkeypatch.setenv("AUTOTTS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture(scope="session")
 def replay() -> Path:
     d = replay_dir()

@@ -47,6 +47,19 @@ def test_discover_with_no_arguments_runs_the_main_job(
     else:
         assert f"Found {summary['selected']['id']}, search score " in out
     assert f"run directory runs/{run_dir.name}: the evolve proposer" in r.stderr
+    assert "baselines on 1 environments" in r.stderr
+
+    # a second run in another directory takes the baselines from the cache
+    again = run(
+        "discover",
+        "--run-dir",
+        "second",
+        env={"AUTOTTS_DISCOVER_DEMO_SIZE": "6x16", "AUTOTTS_DISCOVER_ROUNDS": "1"},
+    )
+    assert again.exit_code == 0, again.output
+    assert "baselines on" not in again.stderr
+    second = json.loads((tmp_path / "second" / "summary.json").read_text())
+    assert second["heldout"]["sc"] == summary["heldout"]["sc"]
 
 
 def test_the_replay_data_is_the_default_when_it_is_there(
@@ -114,3 +127,15 @@ def test_the_result_when_nothing_was_selected() -> None:
     [line] = plain_result(s)
     assert line.startswith("Nothing was found: no candidate passed every check; the best")
     assert "cmc (b=1)" in line
+
+
+def test_cache_info_and_clear(run: Run, tmp_path: Path) -> None:
+    from autotts.discover import BaselineCache
+
+    env = {"AUTOTTS_CACHE_DIR": str(tmp_path / "c")}
+    BaselineCache(tmp_path / "c").put({"k": 1}, {"result": {}, "trace": {}})
+    r = run("cache", "info", "--json", env=env)
+    assert r.exit_code == 0 and json.loads(r.output)["entries"] == 1
+    r = run("cache", "clear", env=env)
+    assert r.output.strip() == f"{tmp_path / 'c'}: deleted 1 baseline measurement(s)"
+    assert json.loads(run("cache", "info", "--json", env=env).output)["entries"] == 0

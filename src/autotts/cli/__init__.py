@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from .cache import cache
 from .check import check_controller
 from .collect import collect
 from .common import CliError, is_user_error, one_line
@@ -57,6 +58,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(cache)
 cli.add_command(check_controller)
 cli.add_command(controllers)
 cli.add_command(discover)

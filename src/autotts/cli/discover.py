@@ -273,7 +273,7 @@ def discover(
       autotts discover --run-dir runs/r1 --resume
     """
     from ..data import MATCH_MODES
-    from ..discover import DiscoverConfig
+    from ..discover import BaselineCache, DiscoverConfig, cache_dir
     from ..discover import discover as run_discovery
     from ..discover.summary import render_text
     from ..evaluate import parse_betas
@@ -358,6 +358,7 @@ def discover(
             workers=workers,
             reporter=reporter,
             rounds=rounds if resume and _given("rounds") else None,
+            cache=BaselineCache(cache_dir(), warn=reporter.note),
         )
     except KeyboardInterrupt:
         reporter.done()

@@ -2,6 +2,7 @@
 everything, digests of curves and traces feed back, and the selection is judged once on a
 held-out split."""
 
+from .cache import BaselineCache, cache_dir
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
 from .history import CandidateRow, EvalKey, History
@@ -13,6 +14,7 @@ __all__ = [
     "CONTRACT_TEXT",
     "DEFAULT_BETAS",
     "PROPOSERS",
+    "BaselineCache",
     "CandidateRow",
     "DiscoverConfig",
     "Discovery",
@@ -20,6 +22,7 @@ __all__ = [
     "History",
     "Reporter",
     "RunView",
+    "cache_dir",
     "contract_problems",
     "discover",
     "load_run",

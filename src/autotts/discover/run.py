@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .cache import BaselineCache
 from .config import DiscoverConfig
 from .history import History
 from .loop import Discovery, Reporter, load_split
@@ -78,10 +79,12 @@ def discover(
     reporter: Reporter | None = None,
     proposer: Proposer | None = None,
     rounds: int | None = None,
+    cache: BaselineCache | None = None,
 ) -> dict[str, Any]:
     """Run (or, with ``resume``, continue) discovery in ``run_dir``; returns the summary, also
     written to ``run_dir/summary.json``. On resume, ``rounds`` may raise the number of rounds
-    (the run then goes on with more rounds; earlier rounds are kept as they are)."""
+    (the run then goes on with more rounds; earlier rounds are kept as they are). ``cache``
+    serves and keeps baseline measurements across runs (:class:`BaselineCache`)."""
     db = run_dir / "history.sqlite"
     if resume:
         if not db.exists():
@@ -119,7 +122,7 @@ def discover(
             assert cfg is not None and proposer is not None
             run = h.create_run(cfg.to_json())
             prop = proposer
-        d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter)
+        d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter, cache=cache)
         if hasattr(prop, "reporter"):  # the evolve proposer draws its own progress bars
             prop.reporter = d.rep
 
