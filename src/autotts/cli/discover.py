@@ -41,8 +41,15 @@ class _Reporter:
         self.bars = bars
         self.progress: Any = None
         self.task: Any = None
+        self.first_note = ""  # said when the run has really started (input checked, dir locked)
+
+    def _start(self) -> None:
+        if self.first_note:
+            text, self.first_note = self.first_note, ""
+            self.note(text)
 
     def phase(self, title: str, total: int) -> None:
+        self._start()
         self.done()
         if not self.bars:
             click.echo(f"autotts: {title} ({total} units)", err=True)
@@ -72,6 +79,7 @@ class _Reporter:
             self.progress.advance(self.task, n)
 
     def note(self, text: str) -> None:
+        self._start()
         if self.progress is not None:
             self.progress.console.print(text)
         else:
@@ -343,7 +351,7 @@ def discover(
         )
     reporter = _Reporter(bars=sys.stderr.isatty())
     if cfg is not None:
-        reporter.note(f"run directory {path}: {describe_settings(cfg, data_note)}")
+        reporter.first_note = f"run directory {path}: {describe_settings(cfg, data_note)}"
     started = time.monotonic()
 
     def terminate(signum: int, frame: Any) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..locks import lock_directory
 from .common import CliError, one_line, warn
 
 
@@ -46,7 +47,8 @@ def main_job_data(
             f"{run_dir} already holds a discovery run: add --resume to continue it, or choose "
             "another --run-dir"
         )
-    data = demo_splits(run_dir / "data", questions, chains)
+    with lock_directory(run_dir):  # not while another process runs there (it reads them)
+        data = demo_splits(run_dir / "data", questions, chains)
     return tuple(data.search), tuple(data.heldout), data.description
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..locks import lock_directory
 from .cache import BaselineCache
 from .config import DiscoverConfig
 from .history import History
@@ -84,24 +85,53 @@ def discover(
     """Run (or, with ``resume``, continue) discovery in ``run_dir``; returns the summary, also
     written to ``run_dir/summary.json``. On resume, ``rounds`` may raise the number of rounds
     (the run then goes on with more rounds; earlier rounds are kept as they are). ``cache``
-    serves and keeps baseline measurements across runs (:class:`BaselineCache`)."""
+    serves and keeps baseline measurements across runs (:class:`BaselineCache`). The run
+    directory is locked while the run goes on: a second process on it gets
+    :class:`~autotts.locks.DirectoryInUse` (``RUN_DIR is in use by pid N``)."""
+    if run_dir.is_dir():  # lock first: what it holds may be another process's run
+        with lock_directory(run_dir):
+            proposer = _prepare(run_dir, cfg, resume, workers, proposer)
+            return _run(run_dir, cfg, resume, workers, reporter, proposer, rounds, cache)
+    proposer = _prepare(run_dir, cfg, resume, workers, proposer)  # bad input: no directory
+    with lock_directory(run_dir):
+        if not resume and _has_run(run_dir):  # another process ran there meanwhile
+            raise ValueError(f"{run_dir} already holds a discovery run: add --resume")
+        return _run(run_dir, cfg, resume, workers, reporter, proposer, rounds, cache)
+
+
+def _prepare(
+    run_dir: Path, cfg: DiscoverConfig | None, resume: bool, workers: int, proposer: Proposer | None
+) -> Proposer | None:
+    """Check that the run can start (or resume); for a new run, load and hash its splits and
+    make its proposer. Everything that can fail on bad input fails here, before any write."""
     db = run_dir / "history.sqlite"
     if resume:
         if not db.exists():
             raise ValueError(f"{run_dir}: no discovery run to resume (no history.sqlite)")
-    else:
-        if cfg is None:
-            raise ValueError("a new run needs its configuration")
-        if db.exists() and _has_run(run_dir):
-            raise ValueError(
-                f"{run_dir} already holds a discovery run: add --resume to continue it, or "
-                "choose another --run-dir"
-            )
-        # everything that can fail on bad input fails before the run is recorded
-        search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
-        cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
-        cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
-        proposer = proposer or make_proposer(cfg, run_dir, 0.0, workers)
+        return proposer
+    if cfg is None:
+        raise ValueError("a new run needs its configuration")
+    if db.exists() and _has_run(run_dir):
+        raise ValueError(
+            f"{run_dir} already holds a discovery run: add --resume to continue it, or "
+            "choose another --run-dir"
+        )
+    search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
+    cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
+    cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
+    return proposer or make_proposer(cfg, run_dir, 0.0, workers)
+
+
+def _run(
+    run_dir: Path,
+    cfg: DiscoverConfig | None,
+    resume: bool,
+    workers: int,
+    reporter: Reporter | None,
+    proposer: Proposer | None,
+    rounds: int | None,
+    cache: BaselineCache | None,
+) -> dict[str, Any]:
     with History.open(run_dir) as h:
         if resume:
             latest = h.latest_run()
