@@ -26,7 +26,7 @@ from .options import GreedyOption
 QUICK_REPLICATES = 20
 QUICK_BETAS = "0:1:0.25"
 MAIN_ROUNDS = 4  # the default run: about a minute on 2 cores (see the README)
-_RESUME_OPTIONS = {"rounds", "workers", "run_dir", "resume", "as_json"}
+_RESUME_OPTIONS = {"rounds", "budget_minutes", "workers", "run_dir", "resume", "as_json"}
 
 
 def _given(name: str) -> bool:
@@ -308,7 +308,8 @@ def discover(
         if given:
             raise CliError(
                 f"{given[0]} cannot be changed when resuming: the run keeps the configuration "
-                "it started with (only --rounds, to add rounds, --workers and --json apply)"
+                "it started with (only --rounds or --budget-minutes, to let it go on longer, "
+                "--workers and --json apply)"
             )
     else:
         if match not in MATCH_MODES:
@@ -336,7 +337,7 @@ def discover(
             heldout_envs=[os.path.abspath(p) for p in heldout],
             proposer=proposer,
             proposer_options={k: v for k, v in options.items() if v is not None},
-            rounds=rounds if budget_minutes is None or _given("rounds") else 100_000,
+            rounds=rounds if budget_minutes is None or _given("rounds") else None,
             budget_minutes=budget_minutes,
             candidates_per_round=candidates_per_round,
             betas=parse_betas(betas),
@@ -366,6 +367,7 @@ def discover(
             workers=workers,
             reporter=reporter,
             rounds=rounds if resume and _given("rounds") else None,
+            budget_minutes=budget_minutes if resume else None,
             cache=BaselineCache(cache_dir(), warn=reporter.note),
         )
     except KeyboardInterrupt:

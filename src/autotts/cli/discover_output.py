@@ -60,7 +60,9 @@ def describe_settings(cfg: Any, data_note: str) -> str:
     """One line: the proposer, rounds, replicates and betas, and the data."""
     rounds = f"{cfg.rounds} round(s)"
     if cfg.budget_minutes is not None:
-        rounds = f"rounds for {cfg.budget_minutes:g} minute(s)"
+        rounds = f"rounds for {cfg.budget_minutes:g} minute(s) (time budget)"
+        if cfg.rounds is not None:
+            rounds += f", at most {cfg.rounds}"
     data = data_note or (
         f"{len(cfg.search_envs)} search and {len(cfg.heldout_envs)} held-out environment(s)"
     )

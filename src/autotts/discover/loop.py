@@ -9,6 +9,7 @@ Proposals of round r see only rounds before r, which keeps that true with parall
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -332,7 +333,8 @@ class Discovery:
     # ------------------------------------------------------------------ the run
     def execute(self, heldout: Callable[[], Split]) -> dict[str, Any]:
         baselines = self.baselines(self.search)
-        for rnd in range(self.cfg.rounds):
+        limit_rounds = self.cfg.rounds
+        for rnd in range(limit_rounds) if limit_rounds is not None else itertools.count():
             if self.h.round_finished(self.run, rnd):
                 continue
             limit = self.cfg.budget_minutes

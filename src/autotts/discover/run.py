@@ -80,23 +80,25 @@ def discover(
     reporter: Reporter | None = None,
     proposer: Proposer | None = None,
     rounds: int | None = None,
+    budget_minutes: float | None = None,
     cache: BaselineCache | None = None,
 ) -> dict[str, Any]:
     """Run (or, with ``resume``, continue) discovery in ``run_dir``; returns the summary, also
-    written to ``run_dir/summary.json``. On resume, ``rounds`` may raise the number of rounds
-    (the run then goes on with more rounds; earlier rounds are kept as they are). ``cache``
+    written to ``run_dir/summary.json``. On resume, ``rounds`` and ``budget_minutes`` may let
+    the run go on longer (:meth:`DiscoverConfig.extend`; earlier rounds are kept). ``cache``
     serves and keeps baseline measurements across runs (:class:`BaselineCache`). The run
     directory is locked while the run goes on: a second process on it gets
     :class:`~autotts.locks.DirectoryInUse` (``RUN_DIR is in use by pid N``)."""
+    more = (rounds, budget_minutes)
     if run_dir.is_dir():  # lock first: what it holds may be another process's run
         with lock_directory(run_dir):
             proposer = _prepare(run_dir, cfg, resume, workers, proposer)
-            return _run(run_dir, cfg, resume, workers, reporter, proposer, rounds, cache)
+            return _run(run_dir, cfg, resume, workers, reporter, proposer, more, cache)
     proposer = _prepare(run_dir, cfg, resume, workers, proposer)  # bad input: no directory
     with lock_directory(run_dir):
         if not resume and _has_run(run_dir):  # another process ran there meanwhile
             raise ValueError(f"{run_dir} already holds a discovery run: add --resume")
-        return _run(run_dir, cfg, resume, workers, reporter, proposer, rounds, cache)
+        return _run(run_dir, cfg, resume, workers, reporter, proposer, more, cache)
 
 
 def _prepare(
@@ -129,7 +131,7 @@ def _run(
     workers: int,
     reporter: Reporter | None,
     proposer: Proposer | None,
-    rounds: int | None,
+    more: tuple[int | None, float | None],
     cache: BaselineCache | None,
 ) -> dict[str, Any]:
     with History.open(run_dir) as h:
@@ -139,13 +141,7 @@ def _run(
                 raise ValueError(f"{run_dir}: the history holds no run to resume")
             run, stored = latest
             cfg = DiscoverConfig.from_json(stored)
-            if rounds is not None and rounds != cfg.rounds:
-                if rounds < cfg.rounds:
-                    raise ValueError(
-                        f"--rounds {rounds} is fewer than the run's {cfg.rounds}: a resumed run "
-                        "can only get more rounds"
-                    )
-                cfg.rounds = rounds
+            if cfg.extend(*more, h.rounds_finished(run)):
                 h.update_config(run, cfg.to_json())
             prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run), workers)
         else:
