@@ -359,6 +359,8 @@ def discover(
         raise KeyboardInterrupt  # SIGTERM: stop as cleanly as on Ctrl-C
 
     signal.signal(signal.SIGTERM, terminate)
+    import sqlite3
+
     try:
         summary = run_discovery(
             path,
@@ -370,6 +372,10 @@ def discover(
             budget_minutes=budget_minutes if resume else None,
             cache=BaselineCache(cache_dir(), warn=reporter.note),
         )
+    except sqlite3.DatabaseError as e:  # the history failed during the run (e.g. disk full)
+        from ..discover.history import describe_error
+
+        raise CliError(describe_error(path / "history.sqlite", e)) from None
     except KeyboardInterrupt:
         reporter.done()
         raise CliError(

@@ -109,7 +109,7 @@ def load_run(run_dir: Path) -> RunView:
     db = run_dir / "history.sqlite"
     if not db.exists():
         raise ValueError(f"{run_dir}: not a discovery run directory (no history.sqlite)")
-    with History(db) as h:
+    with History(db, writable=False) as h:
         latest = h.latest_run()
         if latest is None:
             raise ValueError(f"{run_dir}: the history holds no run")
