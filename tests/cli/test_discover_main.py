@@ -139,3 +139,27 @@ def test_cache_info_and_clear(run: Run, tmp_path: Path) -> None:
     r = run("cache", "clear", env=env)
     assert r.output.strip() == f"{tmp_path / 'c'}: deleted 1 baseline measurement(s)"
     assert json.loads(run("cache", "info", "--json", env=env).output)["entries"] == 0
+
+
+def test_quick_sets_replicates_and_betas_unless_given(run: Run, tmp_path: Path) -> None:
+    help_text = " ".join(run("discover", "--help").output.split())
+    assert "--quick A first look: --replicates 20 and --betas 0:1:0.25 (unless given)" in help_text
+    search, heldout = tiny_env_file(tmp_path / "s.json"), tiny_env_file(tmp_path / "h.json")
+    small = ["--rounds", "1", "--population", "2", "--candidates-per-round", "1"]
+    r = run(
+        "discover",
+        "--search-env",
+        search,
+        "--heldout-env",
+        heldout,
+        "--run-dir",
+        tmp_path / "run",
+        "--quick",
+        "--replicates",
+        "3",
+        *small,
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    cfg = json.loads(r.stdout)["config"]
+    assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0] and cfg["replicates"] == 3
