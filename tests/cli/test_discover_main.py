@@ -23,7 +23,8 @@ def test_discover_with_no_arguments_runs_the_main_job(
     [run_dir] = (tmp_path / "runs").iterdir()
     assert run_dir.name.startswith("discover-")
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert (run_dir / "report" / "index.html").is_file()
+    page = (run_dir / "report" / "index.html").read_text()
+    assert "with <code>autotts discover</code>." in page  # what made the report
     cfg = summary["config"]
     assert cfg["proposer"] == "evolve" and cfg["replicates"] == 20 and cfg["rounds"] == 1
     assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0]

@@ -77,11 +77,12 @@ def write_report(run_dir: Path) -> Path | None:
     results are already on disk) naming the command that retries it."""
     from ..discover import load_run
     from ..report import write_run_report
+    from .report import made_by
 
     out = run_dir / "report"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        index, _ = write_run_report(load_run(run_dir), run_dir, out)
+        index, _ = write_run_report(load_run(run_dir), run_dir, out, provenance=made_by())
     except Exception as e:  # the results are safe in the run directory: say so, do not crash
         warn(
             f"could not write the report ({one_line(e)}); the run is complete: retry with "

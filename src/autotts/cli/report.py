@@ -8,15 +8,25 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .common import CliError, warn
 from .options import GreedyOption
 
+if TYPE_CHECKING:
+    from ..report import Provenance
+
 DEFAULT_BETAS = "0,0.25,0.5,0.75,1"
 DEFAULT_REPLICATES = 20
+
+
+def made_by() -> Provenance:
+    """This command's provenance: version, command line (as parsed by the group), time."""
+    from ..report import Provenance
+
+    return Provenance.now(click.get_current_context().meta.get("autotts.argv"))
 
 
 def prepare_output_dir(path: str) -> Path:
@@ -77,7 +87,8 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
         raise CliError(f"{output}: is the run directory; write the report elsewhere (e.g. -o "
                        f"{os.path.join(run_dir, 'report')})")  # fmt: skip
     out = prepare_output_dir(output)
-    index, files = write_run_report(view, path, out, title)
+    made = made_by()
+    index, files = write_run_report(view, path, out, title, made)
     seconds = time.perf_counter() - start
     selected = (view.summary or {}).get("selected") or {}
     if as_json:
@@ -91,6 +102,7 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
             "measured": len(view.search),
             "selected": selected.get("id"),
             "seconds": round(seconds, 2),
+            "autotts": made.to_json(),
         }
         click.echo(json.dumps(summary))
     else:
@@ -310,10 +322,11 @@ def report(
         total = episodes_needed(envs, specs, proto)
         with progress_bar(total, f"{len(specs)} controller(s) on {len(envs)} env(s)") as advance:
             data = evaluate_report(envs, specs, progress=advance, **options)
+    made = made_by()
     sections = evaluation_sections(
-        data, out, search=search or None, episode=choice, with_map=not no_map
+        data, out, search=search or None, episode=choice, with_map=not no_map, provenance=made
     )
-    index = build_report(out, sections, title, describe(data))
+    index = build_report(out, sections, title, describe(data), made)
     files = report_files(sections)
     seconds = time.perf_counter() - start
     if as_json:
@@ -325,6 +338,7 @@ def report(
             "episodes": episodes_needed(envs, specs, proto),
             "errors": sum(p.result.errors for p in data.points),
             "seconds": round(seconds, 2),
+            "autotts": made.to_json(),
         }
         click.echo(json.dumps(summary))
     else:

@@ -19,6 +19,7 @@ from .build import (
 from .discovery import describe_run, discovery_sections
 from .episode_map import ChainRow, EpisodeGrid, episode_figure, episode_grid
 from .html import Section, esc, figure, write_index
+from .provenance import Provenance
 from .results import Point, ReportData, check_envs, episodes_needed, evaluate_report
 from .run_report import write_run_report
 from .specs import (
@@ -38,6 +39,7 @@ __all__ = [
     "MapChoice",
     "PaperTable",
     "Point",
+    "Provenance",
     "ReportController",
     "ReportData",
     "Section",
