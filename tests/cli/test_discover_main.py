@@ -9,7 +9,7 @@ import pytest
 
 from autotts.discover.verdict import best_baseline, plain_result
 
-from .conftest import Run, tiny_env_file
+from .conftest import Run, one_error_line, tiny_env_file
 
 
 def test_discover_with_no_arguments_runs_the_main_job(
@@ -33,7 +33,8 @@ def test_discover_with_no_arguments_runs_the_main_job(
     assert cfg["search_hashes"] != cfg["heldout_hashes"]  # different seeds
 
     out = r.stdout
-    assert "Ran 1 round(s) in " in out and "20 replicates, betas 0, 0.25, 0.5, 0.75, 1" in out
+    assert "Finished in " in out and " s, 1 round(s) done: the evolve proposer, " in out
+    assert "20 replicates, betas 0, 0.25, 0.5, 0.75, 1; on synthetic environments (6 " in out
     report_line = next(line for line in out.splitlines() if line.startswith("report: "))
     assert (
         Path(report_line.removeprefix("report: ")).resolve()
@@ -110,7 +111,7 @@ def test_the_result_says_when_nothing_beat_the_baselines() -> None:
     assert best_baseline(s["heldout"]) == ("cmc", "b=1", 62.0, 5e5)
     text = "\n".join(plain_result(s, "runs/x"))
     assert "It does not beat the baselines" in text
-    assert "behind cmc (-0.70), ahead of sc (+1.50)" in text
+    assert "behind cmc (-0.70); ahead of sc (+1.50) points;" in text
     assert "the best baseline on the held-out split is cmc (b=1): 62.0 % accuracy" in text
     assert "Not comparable at matched tokens (no token overlap): esc." in text
     assert "code: runs/x/candidates/r1c0/controller.py" in text
@@ -120,6 +121,15 @@ def test_the_result_says_when_the_selection_is_ahead() -> None:
     text = "\n".join(plain_result(_summary({"sc": 1.5, "cmc": 0.2}), "r"))
     assert "ahead of every baseline it can be compared with: sc by +1.50, cmc by +0.20" in text
     assert "does not beat" not in text
+
+
+def test_level_with_a_baseline_is_not_beating_it() -> None:
+    s = _summary({"sc": 1.5, "cmc": 0.001})
+    s["selected"]["score"] = 0.0
+    text = "\n".join(plain_result(s, "r"))
+    assert "It does not beat the baselines" in text
+    assert "level with cmc (+0.00); ahead of sc (+1.50) points" in text
+    assert "search split — no better than the baselines there)" in text
 
 
 def test_the_result_when_nothing_was_selected() -> None:
@@ -164,3 +174,8 @@ def test_quick_sets_replicates_and_betas_unless_given(run: Run, tmp_path: Path) 
     assert r.exit_code == 0, r.output
     cfg = json.loads(r.stdout)["config"]
     assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0] and cfg["replicates"] == 3
+
+
+def test_resume_needs_a_run_dir(run: Run) -> None:
+    line = one_error_line(run("discover", "--resume"))
+    assert line == "autotts: error: --resume needs --run-dir: the run directory to continue"

@@ -389,4 +389,5 @@ def discover(
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
         click.echo(render_text(summary))
-        click.echo(final_text(summary, path, index, time.monotonic() - started, data_note))
+        seconds = time.monotonic() - started
+        click.echo(final_text(summary, path, index, seconds, data_note, resume))

@@ -93,7 +93,12 @@ def write_report(run_dir: Path) -> Path | None:
 
 
 def final_text(
-    summary: dict[str, Any], run_dir: Path, index: Path | None, seconds: float, data_note: str
+    summary: dict[str, Any],
+    run_dir: Path,
+    index: Path | None,
+    seconds: float,
+    data_note: str,
+    resumed: bool = False,
 ) -> str:
     """The plain-language end of a run: settings, what was found, how it compares, where
     the report and summary are."""
@@ -104,7 +109,8 @@ def final_text(
     done = summary.get("rounds_completed")
     lines = [
         "",
-        f"Ran {done} round(s) in {seconds:.0f} s: {describe_settings(cfg, data_note)}.",
+        f"{'Resumed and finished' if resumed else 'Finished'} in {seconds:.0f} s, "
+        f"{done} round(s) done: {describe_settings(cfg, data_note)}.",
         *plain_result(summary, str(run_dir)),
     ]
     if index is not None:

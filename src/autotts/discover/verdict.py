@@ -11,6 +11,8 @@ import os
 import shlex
 from typing import Any
 
+LEVEL = 0.005  # advantages smaller than this print as ±0.00: level, not ahead or behind
+
 
 def _tokens(n: float) -> str:
     if n >= 1e6:
@@ -66,9 +68,10 @@ def plain_result(summary: dict[str, Any], run_dir: str = "") -> list[str]:
         lines.append(f"Nothing was found: no candidate passed every check; {best_text}.")
         return lines
     code = os.path.join(run_dir, sel["code_path"])
+    no_better = " — no better than the baselines there" if sel["score"] < LEVEL else ""
     lines.append(
         f"Found {sel['id']}, search score {sel['score']:+.2f} points (its matched-token "
-        f"advantage over the baselines' frontier on the search split); code: {code}."
+        f"advantage over the baselines' frontier on the search split{no_better}); code: {code}."
     )
     if summary.get("heldout_error"):
         lines.append(
@@ -87,26 +90,32 @@ def plain_result(summary: dict[str, Any], run_dir: str = "") -> list[str]:
         name: per_env.get("mean")
         for name, per_env in (summary.get("heldout_advantage") or {}).items()
     }
-    ahead = sorted((v, n) for n, v in adv.items() if v is not None and v > 0)
-    behind = sorted((v, n) for n, v in adv.items() if v is not None and v <= 0)
+    ahead = sorted(((v, n) for n, v in adv.items() if v is not None and v >= LEVEL), reverse=True)
+    level = sorted((v, n) for n, v in adv.items() if v is not None and abs(v) < LEVEL)
+    behind = sorted((v, n) for n, v in adv.items() if v is not None and v <= -LEVEL)
     apart = sorted(n for n, v in adv.items() if v is None)
     fmt = ", ".join
-    if ahead and not behind:
+    if ahead and not behind and not level:
         lines.append(
             "At matched tokens on the held-out split it is ahead of every baseline it can be "
-            "compared with: " + fmt(f"{n} by {v:+.2f}" for v, n in reversed(ahead)) + " points."
+            "compared with: " + fmt(f"{n} by {v:+.2f}" for v, n in ahead) + " points."
         )
-    elif not ahead and not behind:
+    elif not (ahead or level or behind):
         lines.append(
             "It cannot be compared with any baseline at matched tokens (their token ranges do "
             f"not overlap); {best_text}."
         )
     else:
-        text = "It does not beat the baselines: at matched tokens on the held-out split it is "
-        text += "behind " + fmt(f"{n} ({v:+.2f})" for v, n in behind)
-        if ahead:
-            text += ", ahead of " + fmt(f"{n} ({v:+.2f})" for v, n in reversed(ahead))
-        lines.append(text + f" points; {best_text}.")
+        parts = [
+            f"{what} " + fmt(f"{n} ({v:+.2f})" for v, n in group)
+            for what, group in (("behind", behind), ("level with", level), ("ahead of", ahead))
+            if group
+        ]
+        lines.append(
+            "It does not beat the baselines: at matched tokens on the held-out split it is "
+            + "; ".join(parts)
+            + f" points; {best_text}."
+        )
     if apart:
         lines.append(f"Not comparable at matched tokens (no token overlap): {fmt(apart)}.")
     envs = summary.get("config", {}).get("heldout_envs", [])
