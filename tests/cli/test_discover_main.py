@@ -82,7 +82,10 @@ def test_the_replay_data_is_the_default_when_it_is_there(
     assert [Path(p).name for p in data.heldout] == ["aime25.json"] * 2
     assert not (tmp_path / "unused").exists()
     monkeypatch.setenv("AUTOTTS_REPLAY_DIR", str(tmp_path / "empty"))
-    assert [Path(p).name for p in demo_splits(tmp_path / "d").search] == ["synthetic-search.json"]
+    fallback = demo_splits(tmp_path / "d", 4, 8)
+    assert [Path(p).name for p in fallback.search] == ["synthetic-search.json"]
+    assert fallback.description.endswith(f"(AUTOTTS_REPLAY_DIR={tmp_path / 'empty'} holds no "
+                                         "*/aime24.json and */aime25.json)")  # fmt: skip
 
 
 def _summary(advantage: dict[str, float | None]) -> dict:

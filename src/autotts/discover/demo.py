@@ -73,5 +73,14 @@ def synthetic_splits(
 def demo_splits(
     folder: Path, questions: int = DEMO_QUESTIONS, chains: int = DEMO_CHAINS
 ) -> DemoData:
-    """The replay data if ``$AUTOTTS_REPLAY_DIR`` holds it, else synthetic splits."""
-    return replay_splits() or synthetic_splits(folder, questions, chains)
+    """The replay data if ``$AUTOTTS_REPLAY_DIR`` holds it, else synthetic splits (saying why
+    when the variable is set)."""
+    found = replay_splits()
+    if found is not None:
+        return found
+    data = synthetic_splits(folder, questions, chains)
+    root = os.environ.get("AUTOTTS_REPLAY_DIR")
+    if root:
+        why = f" (AUTOTTS_REPLAY_DIR={root} holds no */aime24.json and */aime25.json)"
+        data = DemoData(data.search, data.heldout, data.description + why)
+    return data
