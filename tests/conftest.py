@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -26,13 +29,38 @@ def replay_dir() -> Path | None:
 def _private_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Environments are looked up in the user cache too: tests never see the real one."""
+    """Every test gets its own empty user cache (environments looked up there, baseline
+    sweeps): none reads or fills the user's."""
     monkeypatch.setenv("AUTOTTS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+NO_REPLAY = "replay data not found (set AUTOTTS_REPLAY_DIR)"
 
 
 @pytest.fixture(scope="session")
 def replay() -> Path:
     d = replay_dir()
     if d is None:
-        pytest.skip("replay data not found (set AUTOTTS_REPLAY_DIR)")
+        pytest.skip(NO_REPLAY)
     return d
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """Say so when the checks against the released replay data were skipped: without it the
+    suite passes without checking exactness, and that must not go unnoticed."""
+    skipped = [
+        r.nodeid
+        for r in terminalreporter.stats.get("skipped", [])
+        if isinstance(r.longrepr, tuple) and NO_REPLAY in str(r.longrepr[-1])
+    ]
+    if not skipped:
+        return
+    where = os.environ.get("AUTOTTS_REPLAY_DIR") or ROOT.parent / "shared" / "replay"
+    by_module = Counter(nodeid.split("::")[0] for nodeid in skipped)
+    modules = ", ".join(f"{m} ({n})" for m, n in sorted(by_module.items()))
+    terminalreporter.write_line(
+        f"replay data not found in {where}: skipped {len(skipped)} test(s) that check "
+        f"against it (the exactness checks among them): {modules}",
+        yellow=True,
+        bold=True,
+    )

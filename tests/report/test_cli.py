@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
 import pytest
 
+from autotts import __version__
 from autotts.cli.options import GreedyOption
 from autotts.data import load_env
 from autotts.evaluate import EvalSettings, Protocol, run_episode
-from autotts.report import episode_grid, parse_controller
+from autotts.report import Provenance, episode_grid, parse_controller
 from tests.cli.conftest import one_error_line
 
 from .conftest import Run
@@ -58,6 +60,17 @@ def test_report_end_to_end(run: Run, env_files: list[Path], tmp_path: Path) -> N
     assert "Search: second; held-out: first" in table and "| cmc β=1 |" in table
     (cmc_map,) = json.loads((out / "episode_map.json").read_text())["maps"]
     assert (cmc_map["controller"], cmc_map["question"]) == ("cmc β=0", 1)
+    # what made it, the same in the page, the JSON files and the --json line
+    made = summary["autotts"]
+    assert made["version"] == __version__
+    assert (
+        made["command"].startswith("autotts report --env ")
+        and "--map-controller cmc" in made["command"]
+    )
+    assert datetime.fromisoformat(made["created"]).tzinfo is not None
+    for name in ("results.json", "episode_map.json"):
+        assert json.loads((out / name).read_text())["autotts"] == made
+    assert Provenance(**made).html() in (out / "index.html").read_text()
 
 
 def test_episode_image_and_json(run: Run, env_files: list[Path], tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from autotts.cli import cli
 from autotts.discover import RunView, discover, load_run
-from autotts.report import build_report, discovery_sections, report_files
+from autotts.report import Provenance, build_report, discovery_sections, report_files
 from autotts.report.discovery_data import progress
 from autotts.report.tables import fmt_accuracy
 from tests.cli.conftest import one_error_line
@@ -82,6 +82,9 @@ def report(run_dir: Path, view: RunView, tmp_path_factory: pytest.TempPathFactor
     assert (summary["finished"], summary["selected"]) == (True, _summary(view)["selected"]["id"])
     assert summary["candidates"] == 8 and summary["measured"] == len(view.search)
     assert sorted(summary["files"]) == sorted(_written(out))
+    made = summary["autotts"]
+    assert made["command"] == f"autotts report --run {run_dir} -o {out} --json"
+    assert Provenance(**made).html() in (out / "index.html").read_text()
     return out
 
 

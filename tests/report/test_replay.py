@@ -44,4 +44,5 @@ def test_report_on_replay_data(replay: Path, tmp_path: Path) -> None:
             assert abs(float(rows[point][f"{dataset} ({split}) accuracy"]) - accuracy) <= 0.01
             assert abs(float(rows[point][f"{dataset} ({split}) tokens"]) - tokens) <= 0.5
     markdown = (tmp_path / "table.md").read_text()
-    assert "| cmc β=0.5 | **81.97** | 236.7k | 73.77 | 332.3k |" in markdown  # best in bold
+    # the highest accuracy, but inside sc's 95 % interval over 30 questions: not in bold
+    assert "| cmc β=0.5 | 81.97 | 236.7k | 73.77 | 332.3k |" in markdown

@@ -14,6 +14,7 @@ import pytest
 from autotts.evaluate import EvalSettings, Protocol, evaluate
 from autotts.report import (
     MapChoice,
+    PaperTable,
     ReportData,
     Section,
     build_report,
@@ -26,6 +27,7 @@ from autotts.report import (
     to_markdown,
     write_index,
 )
+from autotts.report.tables import Cell, Row
 
 from .conftest import DATASETS, MODELS, named, small_envs
 
@@ -114,7 +116,7 @@ def test_results_are_the_evaluators(data: ReportData, folder: Path) -> None:
                 assert float(row["avg_total_tokens"]) == r.avg_total_tokens
                 assert float(row["avg_sequential_tokens"]) == r.avg_sequential_tokens
                 assert [float(row["ci95_lo"]), float(row["ci95_hi"])] == list(r.accuracy_ci95)
-    records = json.loads((folder / "results.json").read_text())
+    records = json.loads((folder / "results.json").read_text())["results"]
     assert {(r["label"], r["point"]) for r in records} >= {("pp", "pp chains=8")}
     assert all(r["protocol"] == "official" and r["replicates"] == 3 for r in records)
 
@@ -185,3 +187,27 @@ def test_sections_can_be_added(tmp_path: Path) -> None:
         write_index(tmp_path, "t", [Section("bad", "Bad", "", ("missing.png",))])
     with pytest.raises(ValueError, match="unique"):
         write_index(tmp_path, "t", [extra, extra])
+
+
+def _table(*cells: tuple[float, tuple[float, float] | None]) -> PaperTable:
+    rows = tuple(
+        Row("m", f"c{i}", f"c{i}", None, (Cell(acc, 1e3, 1e3, ci),))
+        for i, (acc, ci) in enumerate(cells)
+    )
+    return PaperTable(("d",), rows, "")
+
+
+def test_bold_only_when_the_best_is_clear_of_every_interval() -> None:
+    overlapping = _table((70.0, (55.0, 85.0)), (60.0, (45.0, 75.0)))
+    assert not any(overlapping.best(r, 0) for r in overlapping.rows)
+    assert "**" not in to_markdown(overlapping)
+    clear = _table((90.0, (85.0, 95.0)), (60.0, (50.0, 70.0)), (40.0, (30.0, 50.0)))
+    assert [clear.best(r, 0) for r in clear.rows] == [True, False, False]
+    assert "| c0 | **90.00** |" in to_markdown(clear)
+    # a wide interval lower down still overlaps: not clear
+    wide = _table((90.0, (85.0, 95.0)), (60.0, (50.0, 70.0)), (40.0, (10.0, 86.0)))
+    assert not wide.best(wide.rows[0], 0)
+    averages = _table((90.0, None), (10.0, None))  # means carry no interval
+    assert not any(averages.best(r, 0) for r in averages.rows)
+    alone = _table((90.0, (85.0, 95.0)))
+    assert not alone.best(alone.rows[0], 0)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from .cache import cache
 from .check import check_controller
 from .collect import collect
 from .common import CliError, Interrupted, is_user_error, keep_on_interrupt, one_line
@@ -26,6 +27,10 @@ from .solve import solve
 
 
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["autotts.argv"] = list(args)  # the command line, for reports to record
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -59,6 +64,7 @@ def cli() -> None:
     """
 
 
+cli.add_command(cache)
 cli.add_command(check_controller)
 cli.add_command(controllers)
 cli.add_command(discover)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,13 @@ import click
 from click.core import ParameterSource
 
 from .common import CliError, Interrupted, env_paths
+from .discover_output import (
+    default_run_dir,
+    describe_settings,
+    final_text,
+    main_job_data,
+    write_report,
+)
 from .options import (
     DEFAULT_BETAS_TEXT,
     Number,
@@ -29,7 +37,10 @@ from .options import (
 if TYPE_CHECKING:
     from ..evaluate import EvalSettings
 
-_RESUME_OPTIONS = {"rounds", "workers", "run_dir", "resume", "as_json"}
+QUICK_REPLICATES = 20
+QUICK_BETAS = "0:1:0.25"
+MAIN_ROUNDS = 4  # the default run: about a minute on 2 cores (see the README)
+_RESUME_OPTIONS = {"rounds", "budget_minutes", "workers", "run_dir", "resume", "as_json"}
 
 
 def _given(name: str) -> bool:
@@ -44,8 +55,15 @@ class _Reporter:
         self.bars = bars
         self.progress: Any = None
         self.task: Any = None
+        self.first_note = ""  # said when the run has really started (input checked, dir locked)
+
+    def _start(self) -> None:
+        if self.first_note:
+            text, self.first_note = self.first_note, ""
+            self.note(text)
 
     def phase(self, title: str, total: int) -> None:
+        self._start()
         self.done()
         if not self.bars:
             click.echo(f"autotts: {title} ({total} units)", err=True)
@@ -75,6 +93,7 @@ class _Reporter:
             self.progress.advance(self.task, n)
 
     def note(self, text: str) -> None:
+        self._start()
         if self.progress is not None:
             self.progress.console.print(text)
         else:
@@ -163,14 +182,26 @@ class _Reporter:
 )
 @option("--candidates-per-round", default=2, show_default=True, type=click.IntRange(min=1))
 @betas_option(f"Beta sweep of every candidate (and of cmc) [default: {DEFAULT_BETAS_TEXT}].")
+@option(
+    "--quick",
+    is_flag=True,
+    help=f"A first look: --replicates {QUICK_REPLICATES} and --betas {QUICK_BETAS} "
+    "(unless given). The default run (no --search-env) uses it.",
+)
 @settings_options()
 @sandbox_options
 @workers_option
 @option(
     "--run-dir",
-    required=True,
     type=click.Path(file_okay=False),
-    help="Where the history, candidates and summary.json go.",
+    help="Where the history, candidates, summary.json and the report go "
+    "[default: runs/discover-<UTC time>].",
+)
+@option(
+    "--demo-size",
+    hidden=True,
+    metavar="QUESTIONSxCHAINS",
+    help="Size of each synthetic environment of the default (no --search-env) run.",
 )
 @option("--resume", is_flag=True, help="Continue the run in --run-dir.")
 @option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
@@ -193,11 +224,13 @@ def discover(
     rounds: int,
     candidates_per_round: int,
     betas: tuple[float, ...] | None,
+    quick: bool,
     settings: EvalSettings,
     timeout: float | None,
     memory_mb: int | None,
     workers: int,
-    run_dir: str,
+    run_dir: str | None,
+    demo_size: str | None,
     resume: bool,
     as_json: bool,
 ) -> None:
@@ -207,20 +240,41 @@ def discover(
     the sandbox over the beta sweep on the search split, checked against the beta contract and
     scored against the baselines' frontier. The proposer sees curves and trace digests of the
     search split only. At the end the best candidate and the baselines are evaluated once on
-    the held-out split; the run directory then holds summary.json, history.sqlite and
-    candidates/<id>/controller.py.
+    the held-out split; the run directory then holds summary.json, history.sqlite,
+    candidates/<id>/controller.py and the HTML report (report/index.html).
+
+    With no --search-env/--heldout-env it runs on the default data: the replay data's aime24
+    (search) and aime25 (held-out) files when $AUTOTTS_REPLAY_DIR holds them, else a synthetic
+    search split and a synthetic held-out split (different seeds), with --quick and --rounds 4.
 
     \b
     Examples:
+      autotts discover                      # the main job on the default data, about a minute
       autotts discover --search-env replay/*/aime24.json --heldout-env replay/*/aime25.json \\
           --proposer openai --model gpt-x --base-url http://localhost:8000/v1 --run-dir runs/r1
       autotts discover --run-dir runs/r1 --resume
     """
-    from ..discover import DiscoverConfig, render_text
-    from ..discover import discover as run_discovery
-    from ..evaluate import DEFAULT_BETAS
+    from dataclasses import replace
 
-    path = Path(run_dir)
+    from ..discover import BaselineCache, DiscoverConfig, cache_dir
+    from ..discover import discover as run_discovery
+    from ..evaluate import DEFAULT_BETAS, Protocol, parse_betas
+
+    if resume and run_dir is None:
+        raise CliError("--resume needs --run-dir: the run directory to continue")
+    path = Path(run_dir) if run_dir is not None else default_run_dir()
+    run_dir = str(path)
+    main_job = not resume and not search and not heldout
+    data_note = ""
+    if main_job:  # no data given: the whole product on the default data, quickly
+        quick = True
+        rounds = rounds if _given("rounds") else MAIN_ROUNDS
+    if quick:
+        if not _given("replicates"):
+            p = settings.protocol
+            settings = replace(settings, protocol=Protocol(p.name, QUICK_REPLICATES, p.seed))
+        if not _given("betas"):
+            betas = tuple(parse_betas(QUICK_BETAS))
     cfg = None
     if resume:
         ctx = click.get_current_context()
@@ -232,9 +286,12 @@ def discover(
         if given:
             raise CliError(
                 f"{given[0]} cannot be changed when resuming: the run keeps the configuration "
-                "it started with (only --rounds, to add rounds, --workers and --json apply)"
+                "it started with (only --rounds or --budget-minutes, to let it go on longer, "
+                "--workers and --json apply)"
             )
     else:
+        if main_job:
+            search, heldout, data_note = main_job_data(path, demo_size)
         search = env_paths(search, "--search-env")
         heldout = env_paths(heldout, "--heldout-env")
         options = {
@@ -255,7 +312,7 @@ def discover(
             heldout_envs=[os.path.abspath(p) for p in heldout],
             proposer=proposer,
             proposer_options={k: v for k, v in options.items() if v is not None},
-            rounds=rounds if budget_minutes is None or _given("rounds") else 100_000,
+            rounds=rounds if budget_minutes is None or _given("rounds") else None,
             budget_minutes=budget_minutes,
             candidates_per_round=candidates_per_round,
             betas=list(betas or DEFAULT_BETAS),
@@ -264,11 +321,16 @@ def discover(
             memory_mb=sandbox_limits(timeout, memory_mb)[1],
         )
     reporter = _Reporter(bars=sys.stderr.isatty())
+    if cfg is not None:
+        reporter.first_note = f"run directory {path}: {describe_settings(cfg, data_note)}"
+    started = time.monotonic()
 
     def terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM: stop as cleanly as on Ctrl-C
 
     signal.signal(signal.SIGTERM, terminate)
+    import sqlite3
+
     try:
         summary = run_discovery(
             path,
@@ -277,7 +339,13 @@ def discover(
             workers=workers,
             reporter=reporter,
             rounds=rounds if resume and _given("rounds") else None,
+            budget_minutes=budget_minutes if resume else None,
+            cache=BaselineCache(cache_dir(), warn=reporter.note),
         )
+    except sqlite3.DatabaseError as e:  # the history failed during the run (e.g. disk full)
+        from ..discover.history import describe_error
+
+        raise CliError(describe_error(path / "history.sqlite", e)) from None
     except KeyboardInterrupt:
         reporter.done()
         raise Interrupted(
@@ -286,8 +354,12 @@ def discover(
         ) from None
     finally:
         reporter.done()
+    index = write_report(path)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
     else:
+        from ..discover import render_text
+
         click.echo(render_text(summary))
-        click.echo(f"summary: {path / 'summary.json'}")
+        seconds = time.monotonic() - started
+        click.echo(final_text(summary, path, index, seconds, data_note, resume))

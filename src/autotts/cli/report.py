@@ -26,6 +26,14 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..evaluate import EvalSettings
+    from ..report import Provenance
+
+
+def made_by() -> Provenance:
+    """This command's provenance: version, command line (as parsed by the group), time."""
+    from ..report import Provenance
+
+    return Provenance.now(click.get_current_context().meta.get("autotts.argv"))
 
 
 def prepare_output_dir(path: str) -> Path:
@@ -72,7 +80,7 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
     import sqlite3
 
     from ..discover import load_run
-    from ..report import build_report, describe_run, discovery_sections, report_files
+    from ..report import write_run_report
 
     start = time.perf_counter()
     path = Path(run_dir)
@@ -86,11 +94,8 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
         raise CliError(f"{output}: is the run directory; write the report elsewhere (e.g. -o "
                        f"{os.path.join(run_dir, 'report')})")  # fmt: skip
     out = prepare_output_dir(output)
-    sections = discovery_sections(view, out, path)
-    name = path.resolve().name
-    index = build_report(out, sections, title or f"autotts discovery run {name}",
-                         describe_run(view, run_dir))  # fmt: skip
-    files = report_files(sections)
+    made = made_by()
+    index, files = write_run_report(view, path, out, title, made)
     seconds = time.perf_counter() - start
     selected = (view.summary or {}).get("selected") or {}
     if as_json:
@@ -104,6 +109,7 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
             "measured": len(view.search),
             "selected": selected.get("id"),
             "seconds": round(seconds, 2),
+            "autotts": made.to_json(),
         }
         click.echo(json.dumps(summary))
     else:
@@ -283,10 +289,11 @@ def report(
         total = episodes_needed(envs, specs, proto)
         with progress_bar(total, f"{len(specs)} controller(s) on {len(envs)} env(s)") as advance:
             data = evaluate_report(envs, specs, progress=advance, **options)
+    made = made_by()
     sections = evaluation_sections(
-        data, out, search=search or None, episode=choice, with_map=not no_map
+        data, out, search=search or None, episode=choice, with_map=not no_map, provenance=made
     )
-    index = build_report(out, sections, title, describe(data))
+    index = build_report(out, sections, title, describe(data), made)
     files = report_files(sections)
     seconds = time.perf_counter() - start
     if as_json:
@@ -298,6 +305,7 @@ def report(
             "episodes": episodes_needed(envs, specs, proto),
             "errors": sum(p.result.errors for p in data.points),
             "seconds": round(seconds, 2),
+            "autotts": made.to_json(),
         }
         click.echo(json.dumps(summary))
     else:

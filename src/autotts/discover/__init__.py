@@ -2,6 +2,7 @@
 everything, digests of curves and traces feed back, and the selection is judged once on a
 held-out split."""
 
+from .cache import BaselineCache, cache_dir
 from .check import CheckReport, check_controller
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
@@ -16,6 +17,7 @@ __all__ = [
     "CONTRACT_TEXT",
     "DEFAULT_BETAS",
     "PROPOSERS",
+    "BaselineCache",
     "CandidateRow",
     "CheckReport",
     "DiscoverConfig",
@@ -25,6 +27,7 @@ __all__ = [
     "MeasureSettings",
     "Reporter",
     "RunView",
+    "cache_dir",
     "check_controller",
     "contract_problems",
     "discover",

@@ -19,7 +19,7 @@ class DiscoverConfig:
     heldout_envs: list[str]
     proposer: str = "evolve"
     proposer_options: dict[str, Any] = field(default_factory=dict)
-    rounds: int = 5
+    rounds: int | None = 5  # None: until the time budget (budget_minutes) is spent
     candidates_per_round: int = 2
     betas: list[float] = field(default_factory=lambda: list(DEFAULT_BETAS))
     replicates: int = 100
@@ -46,7 +46,9 @@ class DiscoverConfig:
         overlap = sorted(set(self.search_envs) & set(self.heldout_envs))
         if overlap:
             raise ValueError(f"{overlap[0]} is in both the search and the held-out split")
-        if self.rounds < 1 or self.candidates_per_round < 1:
+        if self.rounds is None and self.budget_minutes is None:
+            raise ValueError("give --rounds or --budget-minutes: the run must end")
+        if (self.rounds is not None and self.rounds < 1) or self.candidates_per_round < 1:
             raise ValueError("--rounds and --candidates-per-round must be at least 1")
         if self.budget_minutes is not None and self.budget_minutes <= 0:
             raise ValueError("--budget-minutes must be positive")
@@ -77,4 +79,37 @@ class DiscoverConfig:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> DiscoverConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        if cfg.budget_minutes is not None and cfg.rounds == 100_000:
+            cfg.rounds = None  # how runs stored "no round limit" before it was None
+        return cfg
+
+    def extend(self, rounds: int | None, minutes: float | None, rounds_done: int) -> bool:
+        """Let a resumed run go on longer: ``rounds`` raises the round limit (on a time-budget
+        run it replaces the time budget: the run then ends after that many rounds),
+        ``minutes`` raises the time budget. Returns whether anything changed; raises
+        ValueError for a limit below what the run already has."""
+        changed = False
+        if rounds is not None and rounds != self.rounds:
+            floor = self.rounds if self.rounds is not None else rounds_done
+            if rounds < floor:
+                what = (
+                    f"the run's {self.rounds}"
+                    if self.rounds is not None
+                    else (f"the {rounds_done} rounds the run has done")
+                )
+                raise ValueError(
+                    f"--rounds {rounds} is fewer than {what}: a resumed run can only get more "
+                    "rounds"
+                )
+            if self.rounds is None and minutes is None:
+                self.budget_minutes = None  # the rounds are the limit now
+            self.rounds, changed = rounds, True
+        if minutes is not None and minutes != self.budget_minutes:
+            if self.budget_minutes is not None and minutes < self.budget_minutes:
+                raise ValueError(
+                    f"--budget-minutes {minutes:g} is less than the run's "
+                    f"{self.budget_minutes:g}: a resumed run can only get more time"
+                )
+            self.budget_minutes, changed = minutes, True
+        return changed

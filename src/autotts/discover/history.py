@@ -56,6 +56,28 @@ CREATE TABLE IF NOT EXISTS traces (
 """
 
 
+class HistoryError(ValueError):
+    """The history file cannot be used: damaged, not a database, or not writable. The file is
+    left exactly as it is."""
+
+    def __init__(self, path: Path, err: sqlite3.DatabaseError) -> None:
+        super().__init__(describe_error(path, err))
+
+
+def describe_error(path: Path, err: sqlite3.DatabaseError) -> str:
+    """One line saying what is wrong with the history file ``path``."""
+    text = str(err)
+    if "readonly" in text or "read-only" in text:
+        what = "is read-only: a discovery run must write its history (make it writable)"
+    elif "malformed" in text or "not a database" in text:
+        what = "is damaged (truncated, or not an SQLite database); it was left as it is"
+    elif "unable to open" in text:
+        what = "cannot be opened (is its directory writable?)"
+    else:
+        what = "cannot be used"
+    return f"{path}: {what} ({text})"
+
+
 def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()[:16]
 
@@ -110,15 +132,26 @@ def ranked(candidates: Sequence[CandidateRow]) -> list[CandidateRow]:
 
 
 class History:
-    """A run directory's store. Open with :meth:`open`; use as a context manager."""
+    """A run directory's store. Open with :meth:`open`; use as a context manager. A file that
+    cannot be used (damaged, or read-only when ``writable``) raises :class:`HistoryError`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, writable: bool = True) -> None:
         self.path = path
         self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if writable:  # a read-only file opens fine and fails at the first write: not later
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    self.db.execute("UPDATE meta SET value=value WHERE 0")  # writes nothing
+                finally:
+                    self.db.execute("ROLLBACK")
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise HistoryError(path, e) from None
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:

@@ -9,6 +9,7 @@ Proposals of round r see only rounds before r, which keeps that true with parall
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from ..controllers import ControllerSpec
 from ..data import Environment, content_hash, load_env
 from .baselines import baseline_points, run_units
+from .cache import BaselineCache
 from .config import DiscoverConfig
 from .contract import contract_problems
 from .digest import Sweep, history_digest, score
@@ -96,8 +98,10 @@ class Discovery:
         *,
         workers: int = 2,
         reporter: Reporter | None = None,
+        cache: BaselineCache | None = None,
     ) -> None:
         self.run_dir = run_dir
+        self.cache = cache
         self.h = history
         self.run = run
         self.cfg = config
@@ -118,21 +122,33 @@ class Discovery:
 
     # ------------------------------------------------------------------ baselines
     def baselines(self, split: Split) -> Mapping[str, Sweep]:
-        """Every baseline's sweep on ``split``, measured once and cached."""
+        """Every baseline's sweep on ``split``, measured once and kept in the history (and in
+        the cross-run cache, when there is one)."""
         todo: list[tuple[int, ControllerSpec]] = []
         keys: list[EvalKey] = []
+        cache_keys: list[dict[str, Any]] = []
         for _, pts in baseline_points(self.cfg.betas).items():
             for _, spec in pts:
                 for ei, h in enumerate(split.hashes):
-                    key = self.r.key(builtin_code(spec), spec.spec, spec.beta, h)
-                    if self.r.get(key) is None:
-                        todo.append((ei, spec))
-                        keys.append(key)
+                    code = builtin_code(spec)
+                    key = self.r.key(code, spec.spec, spec.beta, h)
+                    if self.r.get(key) is not None:
+                        continue
+                    ckey = self.cache.key(code, spec.beta, h, self.settings) if self.cache else {}
+                    cached = self.cache.get(ckey) if self.cache else None
+                    if cached is not None:
+                        self.r.put(key, cached)
+                        continue
+                    todo.append((ei, spec))
+                    keys.append(key)
+                    cache_keys.append(ckey)
         if todo:
             self.rep.phase(f"baselines on {len(split.envs)} environments", len(todo))
 
             def done(n: int, record: dict[str, Any]) -> None:
                 self.r.put(keys[n], record)
+                if self.cache is not None:
+                    self.cache.put(cache_keys[n], record)
                 self.rep.advance()
 
             run_units(split.envs, todo, self.settings, self.workers, done)
@@ -381,7 +397,8 @@ class Discovery:
     # ------------------------------------------------------------------ the run
     def execute(self, heldout: Callable[[], Split]) -> dict[str, Any]:
         baselines = self.baselines(self.search)
-        for rnd in range(self.cfg.rounds):
+        limit_rounds = self.cfg.rounds
+        for rnd in range(limit_rounds) if limit_rounds is not None else itertools.count():
             if self.h.round_finished(self.run, rnd):
                 continue
             limit = self.cfg.budget_minutes

@@ -101,13 +101,15 @@ class RunView:
     search: dict[str, Sweep]
     search_baselines: dict[str, Sweep]
     summary: dict[str, Any] | None
+    round_seconds: float = 0.0  # wall-clock seconds of the finished rounds
+    rounds_done: int = 0
 
 
 def load_run(run_dir: Path) -> RunView:
     db = run_dir / "history.sqlite"
     if not db.exists():
         raise ValueError(f"{run_dir}: not a discovery run directory (no history.sqlite)")
-    with History(db) as h:
+    with History(db, writable=False) as h:
         latest = h.latest_run()
         if latest is None:
             raise ValueError(f"{run_dir}: the history holds no run")
@@ -127,6 +129,7 @@ def load_run(run_dir: Path) -> RunView:
                 if s is not None:
                     search[c.id] = s
         base = results.baseline_sweeps(cfg.search_hashes, labels, cfg.betas) or {}
+        seconds, done = h.round_seconds(run), h.rounds_finished(run)
     summary_path = run_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
-    return RunView(cfg, cands, list(labels), search, base, summary)
+    return RunView(cfg, cands, list(labels), search, base, summary, seconds, done)

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..locks import lock_directory
+from .cache import BaselineCache
 from .config import DiscoverConfig
 from .history import History
 from .loop import Discovery, Reporter, load_split
@@ -78,27 +80,60 @@ def discover(
     reporter: Reporter | None = None,
     proposer: Proposer | None = None,
     rounds: int | None = None,
+    budget_minutes: float | None = None,
+    cache: BaselineCache | None = None,
 ) -> dict[str, Any]:
     """Run (or, with ``resume``, continue) discovery in ``run_dir``; returns the summary, also
-    written to ``run_dir/summary.json``. On resume, ``rounds`` may raise the number of rounds
-    (the run then goes on with more rounds; earlier rounds are kept as they are)."""
+    written to ``run_dir/summary.json``. On resume, ``rounds`` and ``budget_minutes`` may let
+    the run go on longer (:meth:`DiscoverConfig.extend`; earlier rounds are kept). ``cache``
+    serves and keeps baseline measurements across runs (:class:`BaselineCache`). The run
+    directory is locked while the run goes on: a second process on it gets
+    :class:`~autotts.locks.DirectoryInUse` (``RUN_DIR is in use by pid N``)."""
+    more = (rounds, budget_minutes)
+    if run_dir.is_dir():  # lock first: what it holds may be another process's run
+        with lock_directory(run_dir):
+            proposer = _prepare(run_dir, cfg, resume, workers, proposer)
+            return _run(run_dir, cfg, resume, workers, reporter, proposer, more, cache)
+    proposer = _prepare(run_dir, cfg, resume, workers, proposer)  # bad input: no directory
+    with lock_directory(run_dir):
+        if not resume and _has_run(run_dir):  # another process ran there meanwhile
+            raise ValueError(f"{run_dir} already holds a discovery run: add --resume")
+        return _run(run_dir, cfg, resume, workers, reporter, proposer, more, cache)
+
+
+def _prepare(
+    run_dir: Path, cfg: DiscoverConfig | None, resume: bool, workers: int, proposer: Proposer | None
+) -> Proposer | None:
+    """Check that the run can start (or resume); for a new run, load and hash its splits and
+    make its proposer. Everything that can fail on bad input fails here, before any write."""
     db = run_dir / "history.sqlite"
     if resume:
         if not db.exists():
             raise ValueError(f"{run_dir}: no discovery run to resume (no history.sqlite)")
-    else:
-        if cfg is None:
-            raise ValueError("a new run needs its configuration")
-        if db.exists() and _has_run(run_dir):
-            raise ValueError(
-                f"{run_dir} already holds a discovery run: add --resume to continue it, or "
-                "choose another --run-dir"
-            )
-        # everything that can fail on bad input fails before the run is recorded
-        search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
-        cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
-        cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
-        proposer = proposer or make_proposer(cfg, run_dir, 0.0, workers)
+        return proposer
+    if cfg is None:
+        raise ValueError("a new run needs its configuration")
+    if db.exists() and _has_run(run_dir):
+        raise ValueError(
+            f"{run_dir} already holds a discovery run: add --resume to continue it, or "
+            "choose another --run-dir"
+        )
+    search, held = load_split(cfg.search_envs), load_split(cfg.heldout_envs)
+    cfg.search_hashes, cfg.search_labels = search.hashes, search.labels
+    cfg.heldout_hashes, cfg.heldout_labels = held.hashes, held.labels  # never shown
+    return proposer or make_proposer(cfg, run_dir, 0.0, workers)
+
+
+def _run(
+    run_dir: Path,
+    cfg: DiscoverConfig | None,
+    resume: bool,
+    workers: int,
+    reporter: Reporter | None,
+    proposer: Proposer | None,
+    more: tuple[int | None, float | None],
+    cache: BaselineCache | None,
+) -> dict[str, Any]:
     with History.open(run_dir) as h:
         if resume:
             latest = h.latest_run()
@@ -106,20 +141,14 @@ def discover(
                 raise ValueError(f"{run_dir}: the history holds no run to resume")
             run, stored = latest
             cfg = DiscoverConfig.from_json(stored)
-            if rounds is not None and rounds != cfg.rounds:
-                if rounds < cfg.rounds:
-                    raise ValueError(
-                        f"--rounds {rounds} is fewer than the run's {cfg.rounds}: a resumed run "
-                        "can only get more rounds"
-                    )
-                cfg.rounds = rounds
+            if cfg.extend(*more, h.rounds_finished(run)):
                 h.update_config(run, cfg.to_json())
             prop = proposer or make_proposer(cfg, run_dir, h.spent_usd(run), workers)
         else:
             assert cfg is not None and proposer is not None
             run = h.create_run(cfg.to_json())
             prop = proposer
-        d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter)
+        d = Discovery(run_dir, h, run, cfg, prop, workers=workers, reporter=reporter, cache=cache)
         if hasattr(prop, "reporter"):  # the evolve proposer draws its own progress bars
             prop.reporter = d.rep
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import IO, Any
 
+from ..locks import try_lock
 from .client import LiveError
 from .sampler import Probe, Step
 
@@ -100,16 +101,8 @@ class Journal:
             raise
 
     def _lock_file(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # not on POSIX: no lock
-            return
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise JournalError(
-                f"{self.path}: another autotts collect is writing this journal"
-            ) from None
+        if not try_lock(self._file):
+            raise JournalError(f"{self.path}: another autotts collect is writing this journal")
 
     def _read(self) -> dict[str, Any] | None:
         """Load every chain record; returns the header (None for a new journal)."""

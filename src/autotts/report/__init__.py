@@ -20,7 +20,9 @@ from .build import (
 from .discovery import describe_run, discovery_sections
 from .episode_map import ChainRow, EpisodeGrid, episode_figure, episode_grid
 from .html import Section, esc, figure, write_index
+from .provenance import Provenance
 from .results import Point, ReportData, check_envs, episodes_needed, evaluate_report
+from .run_report import write_run_report
 from .specs import (
     DEFAULT_BETAS,
     DEFAULT_SWEEPS,
@@ -39,6 +41,7 @@ __all__ = [
     "MapChoice",
     "PaperTable",
     "Point",
+    "Provenance",
     "ReportController",
     "ReportData",
     "Section",
@@ -67,4 +70,5 @@ __all__ = [
     "to_latex",
     "to_markdown",
     "write_index",
+    "write_run_report",
 ]

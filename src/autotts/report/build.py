@@ -7,12 +7,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..data import Environment, apply_matching, content_hash
 from ..evaluate import run_episode
 from .episode_map import EpisodeGrid, episode_figure, episode_grid
 from .frontier import frontier_figure
 from .html import Section, esc, figure, links, table_html, write_index
+from .provenance import Provenance
 from .results import ReportData
 from .style import controller_colours, save
 from .tables import paper_table, results_csv, split_datasets, to_csv, to_latex, to_markdown
@@ -104,7 +106,7 @@ def _table_section(data: ReportData, out: Path, search: Sequence[str] | None) ->
 
 
 def _map_section(
-    data: ReportData, out: Path, colours: dict[str, str], choice: MapChoice
+    data: ReportData, out: Path, colours: dict[str, str], choice: MapChoice, made: dict[str, Any]
 ) -> Section:
     labelled = map_grids(data, choice)
     grids = [g for _, g in labelled]
@@ -114,7 +116,10 @@ def _map_section(
     by_point = {g.label: colours[label] for label, g in labelled}
     paths = save(episode_figure(grids, by_point, heading), out / stem)
     (out / "episode_map.json").write_text(
-        json.dumps({"env": env.path or env.name, "maps": [g.to_json() for g in grids]}, indent=1)
+        json.dumps(
+            {"autotts": made, "env": env.path or env.name, "maps": [g.to_json() for g in grids]},
+            indent=1,
+        )
     )
     rows = "".join(
         f"<tr><td>{esc(g.label)}</td><td>{esc(g.answer)}</td>"
@@ -140,7 +145,9 @@ def _map_section(
     )
 
 
-def _setup_section(data: ReportData, out: Path, splits: dict[str, str]) -> Section:
+def _setup_section(
+    data: ReportData, out: Path, splits: dict[str, str], made: dict[str, Any]
+) -> Section:
     records = []
     for p in data.points:
         rc = data.controller(p.controller)
@@ -148,7 +155,8 @@ def _setup_section(data: ReportData, out: Path, splits: dict[str, str]) -> Secti
             {"label": p.controller, "point": rc.point_label(p.value), "sweep": rc.sweep,
              "value": p.value, **p.result.to_json()}
         )  # fmt: skip
-    (out / "results.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
+    results = {"autotts": made, "results": records}
+    (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     (out / "results.csv").write_text(results_csv(data), encoding="utf-8")
     proto = data.protocol
     budget = "none" if data.settings.budget is None else f"{data.settings.budget:g} tokens"
@@ -194,18 +202,21 @@ def evaluation_sections(
     search: Sequence[str] | None = None,
     episode: MapChoice | None = None,
     with_map: bool = True,
+    provenance: Provenance | None = None,
 ) -> list[Section]:
     """Write the evaluation figures and tables into ``out_dir``; return their sections: the
     frontiers, the table, the episode map (``episode``, default: a representative question of
-    the first environment; none when ``with_map`` is false) and the setup."""
+    the first environment; none when ``with_map`` is false) and the setup. The JSON files
+    record ``provenance`` (default: this process, now)."""
+    made = (provenance or Provenance.now()).to_json()
     search_sets, held_out = split_datasets(data, search)
     splits = {d: "search" for d in search_sets} | {d: "held-out" for d in held_out}
     colours = controller_colours(data.controllers)
     sections = _frontier_sections(data, out_dir, colours, splits)
     sections.append(_table_section(data, out_dir, search))
     if with_map:
-        sections.append(_map_section(data, out_dir, colours, episode or MapChoice()))
-    sections.append(_setup_section(data, out_dir, splits))
+        sections.append(_map_section(data, out_dir, colours, episode or MapChoice(), made))
+    sections.append(_setup_section(data, out_dir, splits, made))
     return sections
 
 
@@ -214,9 +225,12 @@ def build_report(
     sections: Sequence[Section],
     title: str = "autotts report",
     intro: str = "",
+    provenance: Provenance | None = None,
 ) -> Path:
-    """Write ``index.html`` for ``sections`` (already written into ``out_dir``)."""
-    return write_index(Path(out_dir), title, sections, intro)
+    """Write ``index.html`` for ``sections`` (already written into ``out_dir``), saying what
+    made it (``provenance``, default: this process, now)."""
+    made = (provenance or Provenance.now()).html()
+    return write_index(Path(out_dir), title, sections, made + intro)
 
 
 def report_files(sections: Sequence[Section]) -> list[str]:

@@ -103,14 +103,23 @@ def _progress_caption(prog: Progress) -> str:
     )
 
 
+def _rounds_text(view: RunView) -> str:
+    """``5 rounds (of 8 planned)``, or ``166 rounds in 30.0 minutes (time budget: 30
+    minutes)``."""
+    cfg, done = view.config, view.rounds_done
+    if cfg.budget_minutes is None:
+        return f"{done} round(s) (of {cfg.rounds} planned)"
+    text = f"{done} round(s) in {view.round_seconds / 60:.1f} minutes (time budget"
+    if cfg.rounds is not None:
+        text += f" of {cfg.budget_minutes:g} minutes, at most {cfg.rounds} rounds)"
+        return text
+    return text + f": {cfg.budget_minutes:g} minutes)"
+
+
 def _progress_summary(view: RunView, prog: Progress) -> str:
     counts = Counter(c.status for c in view.candidates)
     status = ", ".join(f"{n} {esc(s)}" for s, n in counts.most_common())
-    rounds = len({c.round for c in view.candidates})
-    text = (
-        f"{len(view.candidates)} candidate(s) over {rounds} round(s) "
-        f"(of {view.config.rounds} planned): {status or 'none yet'}."
-    )
+    text = f"{len(view.candidates)} candidate(s) from {_rounds_text(view)}: {status or 'none yet'}."
     if prog.chosen is not None:
         what = "Selected" if prog.finished else "Best so far"
         score = next(c.score for c in view.candidates if c.id == prog.chosen)
@@ -305,7 +314,7 @@ def _setup_section(view: RunView, out: Path, run_dir: Path | None) -> Section:
         ("search split", ", ".join(cfg.search_labels) or "–"),
         ("held-out split", ", ".join(cfg.heldout_labels) or "–"),
         ("proposer", proposer),
-        ("rounds", f"{cfg.rounds} × {cfg.candidates_per_round} candidate(s)"),
+        ("rounds", f"{_rounds_text(view)}, {cfg.candidates_per_round} candidate(s) each"),
         ("β sweep", ", ".join(f"{b:g}" for b in cfg.betas)),
         ("protocol", f"{cfg.protocol}, {cfg.replicates} replicates, seed {cfg.seed}"),
         ("answer matching", cfg.match),

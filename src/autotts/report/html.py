@@ -47,8 +47,8 @@ def links(files: Sequence[str]) -> str:
 
 
 def table_html(table: PaperTable) -> str:
-    """The paper table: grouped column headers, a block per model, best accuracy in bold; the
-    95 % CI shows on hover."""
+    """The paper table: grouped column headers, a block per model, a clear best accuracy in
+    bold (:meth:`PaperTable.best`); the 95 % CI shows on hover."""
     n = len(table.groups)
     head = '<tr><th rowspan="2">controller</th>' + "".join(
         f'<th colspan="2">{esc(g)}</th>' for g in table.groups

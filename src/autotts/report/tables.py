@@ -41,12 +41,18 @@ class PaperTable:
         return list(dict.fromkeys(r.block for r in self.rows))
 
     def best(self, row: Row, group: int) -> bool:
-        """Whether ``row`` has the highest accuracy of its block in column group ``group``."""
+        """Whether ``row`` is the clear best of its block in column group ``group``: its 95 %
+        interval lies wholly above every other row's. With 30 questions the intervals are
+        about ±15 points, so a highest accuracy inside another's interval is not marked, and
+        averages (no interval) never are."""
         cell = row.cells[group]
-        if cell is None:
+        if cell is None or cell.ci95 is None:
             return False
-        peers = [r.cells[group] for r in self.rows if r.block == row.block]
-        return cell.accuracy >= max(c.accuracy for c in peers if c is not None)
+        others = [r.cells[group] for r in self.rows if r.block == row.block and r is not row]
+        present = [c for c in others if c is not None]
+        return bool(present) and all(
+            c.ci95 is not None and cell.ci95[0] > c.ci95[1] for c in present
+        )
 
 
 def _mean(cells: Sequence[Cell | None]) -> Cell | None:
@@ -116,8 +122,9 @@ def paper_table(data: ReportData, search: Sequence[str] | None = None) -> PaperT
     caption = (
         f"Accuracy (%) and average tokens per question. Search: {', '.join(search_sets)}; "
         f"held-out: {', '.join(held_out) or 'none'}. {data.protocol.name} protocol, "
-        f"{data.protocol.replicates} replicates, {data.match} matching. Best accuracy of each "
-        "block in bold."
+        f"{data.protocol.replicates} replicates, {data.match} matching. Bold: the best accuracy "
+        "of a block when its 95 % interval lies above every other row's (averages have no "
+        "interval and are never bold)."
     )
     return PaperTable(tuple(groups), tuple(rows), caption)
 

@@ -11,7 +11,7 @@ from autotts.discover import DiscoverConfig, discover
 from ..conftest import run_dir_files
 
 
-def config(splits, rounds: int = 2, **kw) -> DiscoverConfig:
+def config(splits, rounds: int | None = 2, **kw) -> DiscoverConfig:
     search, heldout = splits
     return DiscoverConfig(
         search_envs=search,
