@@ -118,7 +118,8 @@ def serve(envelope: dict[str, Any], control: int) -> Any:
         wanted = imported_modules(source)
     except (SyntaxError, ValueError):
         wanted = []
-    guard_module.preload([*guard_module.PRELOAD, *wanted])
+    strict = not fast and not isinstance(req, DescribeRequest)
+    guard_module.preload([*guard_module.PRELOAD, *wanted, *(["greenlet"] if strict else [])])
     guard_module.prepare()  # everything the guard reads from disk, while it still can
     _missing.extend(lock_down(seccomp=envelope.get("seccomp", True)))
     if _missing and envelope.get("require_layers"):

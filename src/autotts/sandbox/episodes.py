@@ -9,6 +9,7 @@ parent believes none of it until it has replayed or played it itself.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -205,20 +206,47 @@ def _results_frame(header: dict[str, Any], body: bytes) -> bytes:
 
 
 def _run_strict(specs: Sequence[ControllerSpec], out: int, control: int) -> None:
-    from .proxy import ProxySession, RemoteActions
+    """Play the blocks the parent sends: one question's replicates at a time, each episode in
+    a greenlet on a :class:`~.proxy.ProxySession`; all their pending actions go out as one
+    batch and the replies resume them, until every episode has answered."""
+    import json
 
-    remote = RemoteActions(out, control)
+    from greenlet import getcurrent, greenlet
+
+    from .proxy import Channel, ProxySession
+
+    channel = Channel(out, control)
+    hub = getcurrent()
     while True:
-        kind, payload = remote.read_frame()
+        kind, payload = channel.read_frame()
         if kind == DONE:
             return
         if kind != EPISODE:
             raise Rejection("error", "the parent sent an unexpected frame")
-        import json
+        block = json.loads(payload)
+        write_all(
+            out, frame(HEARTBEAT_KIND, HEARTBEAT.pack(0, block["beta"], block["question"], 0))
+        )
+        spec = specs[block["beta"]]
 
-        ep = json.loads(payload)
-        write_all(out, frame(HEARTBEAT_KIND, HEARTBEAT.pack(0, ep["beta"], 0, 0)))
-        session = ProxySession(ep["n_chains"], ep["interval"], ep["kappa_probe"], ep["budget"])
-        session.attach(remote)
-        _, error, trunc = play(session, make_solver(specs[ep["beta"]]))
-        write_all(out, json_frame(RESULTS, {"error": error, "truncated": trunc}))
+        def episode(
+            i: int, block: dict[str, Any] = block, spec: ControllerSpec = spec
+        ) -> tuple[str, int, str | None, bool]:
+            s = ProxySession(block["n_chains"], block["interval"], block["kappa_probe"],
+                             block["budget"])  # fmt: skip
+            s.attach(lambda action: hub.switch(("act", i, action)))
+            _, error, truncated = play(s, make_solver(spec))
+            return ("done", i, error, truncated)
+
+        lets = [greenlet(functools.partial(episode, i)) for i in range(block["replicates"])]
+        requests = [g.switch() for g in lets]  # each runs to its first action, or to its end
+        while True:
+            acting = [r for r in requests if r[0] == "act"]
+            if not acting:
+                break
+            replies = channel.send_actions([[r[1], r[2]] for r in acting])
+            for r, reply in zip(acting, replies, strict=True):
+                requests[r[1]] = lets[r[1]].switch(reply)
+        ends = sorted(requests, key=lambda r: r[1])
+        result = {"errors": [r[2] for r in ends], "truncated": [r[3] for r in ends]}
+        write_all(out, json_frame(RESULTS, result))

@@ -1,5 +1,9 @@
 """Strict mode's session: a thin proxy in the sandbox child over a session in the parent.
 
+The child plays all replicates of a question at once, each in its own greenlet: every
+greenlet runs until its next action, the actions of all of them go to the parent in one frame,
+and the replies resume them — one round trip per step of the whole batch, not per action.
+
 :class:`ProxySession` has the :class:`~autotts.env.Session` API (it subclasses it, so every
 observation — ``live()``, ``chain_tokens``, ``last_revealed``, ``trace()``, costs — is the
 session's own code over a mirror of the public state). Every action is sent to the parent,
@@ -20,7 +24,7 @@ import os
 from typing import Any
 
 from ..env import BudgetExceeded, EpisodeOver, InvalidAction, NoChainsLeft, Session, SessionError
-from .wire import ACTION, REPLY, frame, write_all
+from .wire import ACTION, REPLY, write_all
 
 ERRORS: dict[str, type[Exception]] = {
     c.__name__: c
@@ -37,26 +41,28 @@ ERRORS: dict[str, type[Exception]] = {
 }
 
 
-class RemoteActions:
-    """The child's end of the action channel: an action out as JSON (the parent parses nothing
-    else from the child), the reply back as marshal (fast; the child trusts its parent)."""
+class Channel:
+    """The child's end of the pipes to the parent: frames out, buffered frames in (one read
+    usually holds a whole frame). Actions go out as JSON (the parent parses nothing else from
+    the child); replies come back as marshal (fast; the child trusts its parent)."""
 
     def __init__(self, out: int, control: int) -> None:
         self.out, self.control = out, control
         self._dumps = json.JSONEncoder(separators=(",", ":")).encode
         self._buf = b""
 
-    def __call__(self, action: list[Any]) -> tuple[Any, ...]:
-        body = self._dumps(action).encode()
+    def send_actions(self, batch: list[Any]) -> list[tuple[Any, ...]]:
+        """Send ``[[episode, action], ...]``; returns the replies, in the same order."""
+        body = self._dumps(batch).encode()
         write_all(self.out, (len(body) + 1).to_bytes(4, "big") + ACTION + body)
         kind, payload = self.read_frame()
         if kind != REPLY:
             raise SessionError("the sandbox's action channel broke")
-        reply: tuple[Any, ...] = marshal.loads(payload)
-        return reply
+        replies: list[tuple[Any, ...]] = marshal.loads(payload)
+        return replies
 
     def read_frame(self) -> tuple[bytes, bytes]:
-        """The next frame from the parent (buffered: one read usually holds a whole frame)."""
+        """The next frame from the parent."""
         buf = self._buf
         while len(buf) < 4 or len(buf) < 4 + int.from_bytes(buf[:4], "big"):
             chunk = os.read(self.control, 1 << 16)
@@ -142,9 +148,9 @@ class ProxySession(Session):
 _METHODS = ("branch", "advance", "probe", "step", "prune", "read", "answer")
 
 
-def serve_action(session: Session, action: Any) -> tuple[bytes, str | None, Any]:
-    """Carry out one action the child asked for on the trusted ``session``: (the reply frame,
-    the action's name, its return value; None for both if it was refused)."""
+def serve_action(session: Session, action: Any) -> tuple[tuple[Any, ...], str | None, Any]:
+    """Carry out one action the child asked for on the trusted ``session``: (the reply, the
+    action's name, its return value; None for both if it was refused)."""
     n_log, n_open = len(session._log), session.n_open
     value: Any = None
     name = None
@@ -177,4 +183,4 @@ def serve_action(session: Session, action: Any) -> tuple[bytes, str | None, Any]
         session.n_probes,
         session.answered,
     )
-    return frame(REPLY, marshal.dumps(reply)), name, value
+    return reply, name, value

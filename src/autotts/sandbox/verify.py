@@ -15,6 +15,7 @@ keep the first ``keep`` replicates' verified sessions (for trace digests).
 
 from __future__ import annotations
 
+import marshal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from .wire import (
     EPISODE,
     HEARTBEAT,
     HEARTBEAT_KIND,
+    REPLY,
     RESULTS,
     WireError,
     frame,
@@ -187,32 +189,33 @@ class FastVerifier(_Tally):
 
 
 class StrictServer(_Tally):
-    """Plays every episode on trusted sessions for the strict child; see the module docstring."""
+    """Plays every episode on trusted sessions for the strict child, one question's replicates
+    at a time (the child batches their actions); see the module docstring."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session: Session | None = None
-        self.revealed: set[str] = set()
-        self.replicate = 0
-        self.played: list[Played] = []
+        self.sessions: list[Session] = []
+        self.revealed: list[set[str]] = []
 
     def first(self) -> bytes:
         return self._start()
 
     def _start(self) -> bytes:
         if self.complete:
-            self.session = None
+            self.sessions = []
             return frame(DONE, b"")
         ei, bj, qi = self.plan[self.next]
         env = self.envs[ei]
         q = env.questions[qi]
-        order = self.rs.protocol.orders(qi, q.n_chains)[self.replicate]
-        self.session = new_session(env, qi, order, self.rs)
-        self.revealed = set()
+        orders = self.rs.protocol.orders(qi, q.n_chains)
+        self.sessions = [new_session(env, qi, order, self.rs) for order in orders]
+        self.revealed = [set() for _ in orders]
         return json_frame(
             EPISODE,
             {
                 "beta": bj,
+                "question": qi,
+                "replicates": len(orders),
                 "n_chains": q.n_chains,
                 "interval": env.interval,
                 "kappa_probe": self.rs.kappa_probe,
@@ -221,40 +224,54 @@ class StrictServer(_Tally):
         )
 
     def on_frame(self, kind: bytes, payload: bytes, watch: Watch) -> bytes | None:
-        if self.session is None:
+        if not self.sessions:
             raise forged("the sandbox acted after its last episode")
         ei, bj, qi = self.plan[self.next]
+        reps = len(self.sessions)
         if kind == HEARTBEAT_KIND:
-            watch.episode_started(self.where(ei, bj, qi, self.replicate))
+            label = self.where(ei, bj, qi) + f" (one of its replicates 0-{reps - 1})"
+            watch.episode_started(label)
             return None
         if kind == ACTION:
-            reply, name, value = serve_action(self.session, parse_json(payload, "an action"))
-            if name == "probe" and isinstance(value, str):
-                self.revealed.add(value)
-            elif name == "step" and isinstance(value, tuple):
-                self.revealed.add(value[0])
-            elif name == "read" and isinstance(value, tuple):
-                self.revealed.update(value)
-            return reply
+            batch = parse_json(payload, "a batch of actions")
+            if not isinstance(batch, list) or not batch:
+                raise WireError("a batch of actions is not a list")
+            replies = []
+            for item in batch:
+                if not (isinstance(item, list) and len(item) == 2 and type(item[0]) is int):
+                    raise WireError("a batch item is not [episode, action]")
+                i, action = item
+                if not 0 <= i < reps:
+                    raise forged(f"an action for replicate {i} of {reps}")
+                reply, name, value = serve_action(self.sessions[i], action)
+                if name == "probe" and isinstance(value, str):
+                    self.revealed[i].add(value)
+                elif name == "step" and isinstance(value, tuple):
+                    self.revealed[i].add(value[0])
+                elif name == "read" and isinstance(value, tuple):
+                    self.revealed[i].update(value)
+                replies.append(reply)
+            return frame(REPLY, marshal.dumps(replies))
         if kind != RESULTS:
             raise WireError(f"an unexpected frame {kind!r}")
-        end = parse_json(payload, "an episode's end")
-        where = self.where(ei, bj, qi, self.replicate)
-        if not isinstance(end, dict):
-            raise WireError("an episode's end is not an object")
-        error = _text(end.get("error"), f"{where}: the error")
-        s = self.session
-        if s.answered is None:
-            raise forged(f"{where}: the episode ended without the ANSWER action")
-        answer = s.answered or None
-        if answer and answer not in self.revealed:
-            raise forged(f"{where}: answered {answer!r:.40}, which no action revealed")
-        # truncated: the parent's own session knows whether the budget refused an action
-        self.played.append(Played(qi, self.replicate, answer, error, s.truncated, s))
+        end = parse_json(payload, "a block's end")
+        try:
+            errors, truncated = end["errors"], end["truncated"]
+            assert len(errors) == len(truncated) == reps
+        except (KeyError, TypeError, AssertionError):
+            raise WireError("a block's end is malformed") from None
+        played = []
+        for r, s in enumerate(self.sessions):
+            where = self.where(ei, bj, qi, r)
+            error = _text(errors[r], f"{where}: the error")
+            if s.answered is None:
+                raise forged(f"{where}: the episode ended without the ANSWER action")
+            answer = s.answered or None
+            if answer and answer not in self.revealed[r]:
+                raise forged(f"{where}: answered {answer!r:.40}, which no action revealed")
+            # truncated: the parent's own session knows whether the budget refused an action
+            played.append(Played(qi, r, answer, error, s.truncated, s))
+        self.add(ei, bj, qi, played)
+        self.next += 1
         watch.idle()
-        self.replicate += 1
-        if self.replicate == self.rs.protocol.replicates:
-            self.add(ei, bj, qi, self.played)
-            self.played, self.replicate = [], 0
-            self.next += 1
         return self._start()
