@@ -269,6 +269,7 @@ def discover(
     if main_job:  # no data given: the whole product on the default data, quickly
         quick = True
         rounds = rounds if _given("rounds") else MAIN_ROUNDS
+        workers = workers if _given("workers") else min(2, os.cpu_count() or 1)
     if quick:
         if not _given("replicates"):
             p = settings.protocol

@@ -171,7 +171,12 @@ class Discovery:
         ]
 
     def _sandbox(
-        self, cand: CandidateRow, path: str, strict: bool = False, settings: Any = None
+        self,
+        cand: CandidateRow,
+        path: str,
+        strict: bool = False,
+        settings: Any = None,
+        betas: Sequence[float] | None = None,
     ) -> Any:
         from ..sandbox import Limits
         from .measure import measure_candidate
@@ -183,7 +188,7 @@ class Discovery:
             cand.code,
             cand.class_name,
             path,
-            list(self.cfg.betas),
+            list(self.cfg.betas if betas is None else betas),
             settings or self.settings,
             limits,
             strict=strict,
@@ -245,17 +250,22 @@ class Discovery:
     def measure_candidates(
         self, cands: Sequence[CandidateRow], split: Split, strict: bool = False
     ) -> dict[str, tuple[str, str]]:
-        """Run every missing (candidate, environment) unit in the sandbox, in parallel; store
-        the records. Returns candidate id → (status, reason) of its first failed unit."""
-        units = [(c, ei) for c in cands for ei in self._candidate_units(c, split)]
+        """Run every missing (candidate, environment) unit in the sandbox, in parallel (a unit's
+        betas split over idle workers); store the records. Returns candidate id → (status,
+        reason) of its first failed unit."""
+        base = [(c, ei) for c in cands for ei in self._candidate_units(c, split)]
         failures: dict[str, tuple[str, str]] = {}
-        if not units:
+        if not base:
             return failures
+        betas = list(self.cfg.betas)
+        parts = max(1, min(len(betas), self.workers // len(base)))
+        units = [(c, ei, betas[k::parts]) for c, ei in base for k in range(parts)]
         self.rep.phase(f"measuring {len(cands)} candidate(s) in the sandbox", len(units))
         pool = ThreadPoolExecutor(self.workers)
         try:
             futures = [
-                (c, ei, pool.submit(self._sandbox, c, split.paths[ei], strict)) for c, ei in units
+                (c, ei, pool.submit(self._sandbox, c, split.paths[ei], strict, None, bs))
+                for c, ei, bs in units
             ]
             for c, ei, f in futures:
                 out = f.result()
