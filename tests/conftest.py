@@ -46,8 +46,21 @@ def replay() -> Path:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
-    """Say so when the checks against the released replay data were skipped: without it the
-    suite passes without checking exactness, and that must not go unnoticed."""
+    """Say so when the checks against the released replay data, or the sandbox's OS jail
+    tests, were skipped: the suite then passes without them, and that must not go
+    unnoticed."""
+    jail = [
+        r.nodeid
+        for r in terminalreporter.stats.get("skipped", [])
+        if isinstance(r.longrepr, tuple) and "no OS jail on this host" in str(r.longrepr[-1])
+    ]
+    if jail:
+        terminalreporter.write_line(
+            f"the sandbox's OS jail (bubblewrap) is missing here: skipped {len(jail)} test(s) "
+            "of it (install bubblewrap; CI requires them)",
+            yellow=True,
+            bold=True,
+        )
     skipped = [
         r.nodeid
         for r in terminalreporter.stats.get("skipped", [])

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+__all__ = ["lock_directory", "try_lock"]
+
 
 def try_lock(file: IO[str]) -> bool:
     """Take the exclusive lock on ``file`` without waiting; False if another open file holds

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from .options import Command
+
 
 @click.group(short_help="Inspect or clear the cache of baseline measurements.")
 def cache() -> None:
@@ -14,7 +16,7 @@ def cache() -> None:
     included, so clearing is never needed for correctness; it only frees space."""
 
 
-@cache.command(short_help="Where the cache is and what it holds.")
+@cache.command(cls=Command, short_help="Where the cache is and what it holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(as_json: bool) -> None:
     from ..discover import BaselineCache, cache_dir
@@ -28,7 +30,7 @@ def info(as_json: bool) -> None:
         click.echo(f"{root}: {len(entries)} baseline measurement(s), {size / 1e6:.1f} MB")
 
 
-@cache.command(short_help="Delete every cached measurement.")
+@cache.command(cls=Command, short_help="Delete every cached measurement.")
 def clear() -> None:
     from ..discover import BaselineCache, cache_dir
 

@@ -344,7 +344,7 @@ def discover(
             cache=BaselineCache(cache_dir(), warn=reporter.note),
         )
     except sqlite3.DatabaseError as e:  # the history failed during the run (e.g. disk full)
-        from ..discover.history import describe_error
+        from ..discover import describe_error
 
         raise CliError(describe_error(path / "history.sqlite", e)) from None
     except KeyboardInterrupt:

@@ -23,7 +23,7 @@ def default_run_dir() -> Path:
 
 
 def _size(text: str | None) -> tuple[int, int]:
-    from ..discover.demo import DEMO_CHAINS, DEMO_QUESTIONS
+    from ..discover import DEMO_CHAINS, DEMO_QUESTIONS
 
     if text is None:
         return DEMO_QUESTIONS, DEMO_CHAINS
@@ -39,7 +39,7 @@ def main_job_data(
     """The default run's (search files, held-out files, description): the replay data under
     ``$AUTOTTS_REPLAY_DIR`` if it is there, else synthetic splits written into the run
     directory."""
-    from ..discover.demo import demo_splits
+    from ..discover import demo_splits
 
     questions, chains = _size(demo_size)
     if (run_dir / "history.sqlite").exists():
@@ -102,8 +102,7 @@ def final_text(
 ) -> str:
     """The plain-language end of a run: settings, what was found, how it compares, where
     the report and summary are."""
-    from ..discover import DiscoverConfig
-    from ..discover.verdict import plain_result
+    from ..discover import DiscoverConfig, plain_result
 
     cfg = DiscoverConfig.from_json(summary["config"])
     done = summary.get("rounds_completed")

@@ -149,7 +149,7 @@ def info(files: tuple[str, ...], as_json: bool, replicates: int, match: str) -> 
         print_env_info(stats)
 
 
-@env.command(short_help="Write the questions file collect and solve read.")
+@env.command(cls=Command, short_help="Write the questions file collect and solve read.")
 @click.argument("env_file", metavar="ENV")
 @click.option("-o", "--output", required=True, metavar="FILE.jsonl", help="Questions file.")
 @click.option(

@@ -6,16 +6,20 @@ from .cache import BaselineCache, cache_dir
 from .check import CheckReport, check_controller
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
-from .history import CandidateRow, EvalKey, History, ranked
+from .demo import DEMO_CHAINS, DEMO_QUESTIONS, demo_splits
+from .history import CandidateRow, EvalKey, History, describe_error, ranked
 from .loop import Discovery, Reporter
 from .measure import MeasureSettings
 from .results import RunView, load_run
 from .run import PROPOSERS, discover, make_proposer
 from .summary import render_text
+from .verdict import plain_result
 
 __all__ = [
     "CONTRACT_TEXT",
     "DEFAULT_BETAS",
+    "DEMO_CHAINS",
+    "DEMO_QUESTIONS",
     "PROPOSERS",
     "BaselineCache",
     "CandidateRow",
@@ -30,9 +34,12 @@ __all__ = [
     "cache_dir",
     "check_controller",
     "contract_problems",
+    "demo_splits",
+    "describe_error",
     "discover",
     "load_run",
     "make_proposer",
+    "plain_result",
     "ranked",
     "render_text",
 ]

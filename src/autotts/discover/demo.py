@@ -46,8 +46,7 @@ def synthetic_splits(
     folder: Path, questions: int = DEMO_QUESTIONS, chains: int = DEMO_CHAINS
 ) -> DemoData:
     """Write a synthetic search split and a synthetic held-out split into ``folder``."""
-    from ..data import write_env
-    from ..data.synth import synthesize
+    from ..data import synthesize, write_env
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

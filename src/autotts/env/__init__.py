@@ -12,6 +12,7 @@ from .session import (
     Session,
     SessionError,
     full_read_records,
+    public_record,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "full_read_records",
     "log_codes",
     "pack_codes",
+    "public_record",
     "replay",
     "unpack_codes",
 ]

@@ -314,14 +314,6 @@ class Session:
     def answered(self) -> str | None:
         return self._answer
 
-    def public_record(self, i: int) -> tuple[int, int, int, str | None, int | None]:
-        """What opened chain ``i`` shows a controller: (intervals advanced, tokens charged,
-        state 0 running / 1 finished / 2 pruned, last answer revealed, total tokens once
-        finished — unknown before). Strict mode's proxy mirrors chains from these."""
-        c = self._chain(i)
-        total = c[_TOTAL] if c[_STATE] == _FINISHED else None
-        return c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total
-
     def _mirror(
         self, i: int, pos: int, charged: int, state: int, seen: str | None, total: int | None
     ) -> None:
@@ -406,3 +398,12 @@ class Session:
                 f"action costing {cost:g} would take the episode to {self.cost + cost:g} "
                 f"(budget {self.budget:g})"
             )
+
+
+def public_record(session: Session, i: int) -> tuple[int, int, int, str | None, int | None]:
+    """What opened chain ``i`` of ``session`` shows a controller: (intervals advanced, tokens
+    charged, state 0 running / 1 finished / 2 pruned, last answer revealed, total tokens once
+    finished — unknown before). Strict mode's proxy mirrors chains from these."""
+    c = session._chain(i)
+    total = c[_TOTAL] if c[_STATE] == _FINISHED else None
+    return c[_POS], c[_CHARGED], c[_STATE], c[_SEEN], total

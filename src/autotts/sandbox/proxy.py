@@ -23,7 +23,15 @@ import operator
 import os
 from typing import Any
 
-from ..env import BudgetExceeded, EpisodeOver, InvalidAction, NoChainsLeft, Session, SessionError
+from ..env import (
+    BudgetExceeded,
+    EpisodeOver,
+    InvalidAction,
+    NoChainsLeft,
+    Session,
+    SessionError,
+    public_record,
+)
 from .wire import ACTION, REPLY, write_all
 
 ERRORS: dict[str, type[Exception]] = {
@@ -166,7 +174,7 @@ def serve_action(session: Session, action: Any) -> tuple[tuple[Any, ...], str | 
             error = None
         except SessionError as e:
             value, error = None, (type(e).__name__, str(e))
-        record = (i, *session.public_record(i))
+        record = (i, *public_record(session, i))
         fast: tuple[Any, ...] = (
             value,
             error,
@@ -196,7 +204,7 @@ def serve_action(session: Session, action: Any) -> tuple[tuple[Any, ...], str | 
     chains = []
     for i in touched:
         if isinstance(i, int) and 0 <= i < session.n_open:
-            chains.append((i, *session.public_record(i)))
+            chains.append((i, *public_record(session, i)))
     if isinstance(value, list):
         value = tuple(value)
     reply = (
