@@ -1,4 +1,4 @@
-"""The README's "Write your first controller" commands run as written, and the helpers it
+"""docs/controllers.md's "Write your first controller" commands run as written, and the helpers it
 documents take what it says they take."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _readme_commands() -> list[list[str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Write your first controller") :]
+    text = (ROOT / "docs" / "controllers.md").read_text(encoding="utf-8")
+    section = text[text.index("# Write your first controller") :]
     block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
     assert block is not None
     commands = []
