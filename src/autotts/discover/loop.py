@@ -34,13 +34,8 @@ from .proposers import (
     Proposer,
 )
 from .results import Results, builtin_code
+from .strict import STRICT_SLOWDOWN, strict_problem
 from .summary import build_summary
-
-# The strict re-run before selection plays this many replicates of every question and beta in
-# both modes (a controller that uses unrevealed data differs on nearly every episode); the
-# held-out judgement runs strict at the full protocol. Strict mode is ~12x slower per episode.
-STRICT_REPLICATES = 4
-STRICT_SLOWDOWN = 20
 
 
 class Reporter(Protocol):
@@ -170,7 +165,7 @@ class Discovery:
             )
         ]
 
-    def _sandbox(
+    def measure_in_sandbox(
         self,
         cand: CandidateRow,
         path: str,
@@ -206,46 +201,14 @@ class Discovery:
         return None
 
     def strict_problem(self, cand: CandidateRow) -> tuple[str, str] | None:
-        """(status, reason) if ``cand`` fails its strict re-run on the search split, else None.
-        Both modes play the same episodes (the protocol at :data:`STRICT_REPLICATES`
-        replicates, every question and beta): an honest controller gives identical numbers; one
-        that uses chain data it never revealed cannot, since strict mode holds none."""
-        from dataclasses import replace
-
-        from ..evaluate import Protocol
-        from ..sandbox import strict_mismatch
-
+        """(status, reason) if ``cand`` fails its strict re-run on the search split, else None
+        (:func:`.strict.strict_problem`)."""
         if cand.id in self._strict_ok:
             return None
-        p = self.settings.protocol
-        settings = replace(
-            self.settings, protocol=Protocol(p.name, min(p.replicates, STRICT_REPLICATES), p.seed)
-        )
-        paths = self.search.paths
-        self.rep.phase(f"re-running {cand.id} in strict mode", len(paths))
-        try:
-            with ThreadPoolExecutor(self.workers) as pool:
-                runs = [
-                    (pool.submit(self._sandbox, cand, path, False, settings),
-                     pool.submit(self._sandbox, cand, path, True, settings))
-                    for path in paths
-                ]  # fmt: skip
-                for label, (fast_run, strict_run) in zip(self.search.labels, runs, strict=True):
-                    fast, strict = fast_run.result(), strict_run.result()
-                    self.rep.advance()
-                    for mode, out in (("fast", fast), ("strict", strict)):
-                        if out.status != "ok":
-                            return out.status, f"{mode} re-run on {label}: {out.reason}"
-                    mismatch = strict_mismatch(
-                        [replace(r, env=label) for r in fast.results],
-                        [replace(r, env=label) for r in strict.results],
-                    )
-                    if mismatch:
-                        return "cheat", mismatch
-        finally:
-            self.rep.done()
-        self._strict_ok.add(cand.id)
-        return None
+        problem = strict_problem(self, cand)
+        if problem is None:
+            self._strict_ok.add(cand.id)
+        return problem
 
     def measure_candidates(
         self, cands: Sequence[CandidateRow], split: Split, strict: bool = False
@@ -264,7 +227,7 @@ class Discovery:
         pool = ThreadPoolExecutor(self.workers)
         try:
             futures = [
-                (c, ei, pool.submit(self._sandbox, c, split.paths[ei], strict, None, bs))
+                (c, ei, pool.submit(self.measure_in_sandbox, c, split.paths[ei], strict, None, bs))
                 for c, ei, bs in units
             ]
             for c, ei, f in futures:
