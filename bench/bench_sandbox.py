@@ -1,7 +1,7 @@
 """What the sandbox costs: start-up per sandbox, and sandboxed evaluations (fast and strict
 mode) against the same evaluation in-process.
 
-    python bench/bench_sandbox.py [--repeat 3] [--strict-replicates 10]
+    python bench/bench_sandbox.py [--repeat 3] [--strict-replicates 100]
 
 Part 1 times a sandbox that loads a trivial candidate and returns (jail, interpreter start,
 numpy, the OS layers, the guard), with the jail and without it, and one whose candidate imports
@@ -50,7 +50,7 @@ def best(fn: object, repeat: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--strict-replicates", type=int, default=10)
+    ap.add_argument("--strict-replicates", type=int, default=100)
     args = ap.parse_args()
     from autotts.controllers import ControllerSpec
     from autotts.data import load_env
