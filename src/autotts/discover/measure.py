@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..controllers import ControllerSpec, make_solver
 from ..data import Environment, apply_matching
-from ..env import Action, Session
-from ..evaluate import EvalResult, EvalSettings, evaluate, new_session, play
+from ..env import Action
+from ..evaluate import Episode, EvalResult, EvalSettings, evaluate, new_session, play
 
 TRACE_REPLICATES = 4
 MAX_ACTION_STRING = 240
@@ -143,15 +143,6 @@ def episode_summary(
     }
 
 
-class _Episode(NamedTuple):
-    question: int
-    replicate: int
-    answer: str | None
-    error: str | None
-    truncated: bool
-    session: Session
-
-
 def trace_stats(
     env: Environment, spec: ControllerSpec, settings: MeasureSettings
 ) -> dict[str, Any]:
@@ -165,11 +156,13 @@ def trace_stats(
         for r in range(n):
             s = new_session(env, qi, orders[r], rs)
             answer, error, truncated = play(s, make_solver(spec))
-            played.append(_Episode(qi, r, answer, error, truncated, s))
+            played.append(Episode(qi, r, answer, q.gold, error, truncated, s))
     return stats_of(env, settings, played)
 
 
-def stats_of(env: Environment, settings: MeasureSettings, played: Sequence[Any]) -> dict[str, Any]:
+def stats_of(
+    env: Environment, settings: MeasureSettings, played: Sequence[Episode]
+) -> dict[str, Any]:
     """Statistics over played episodes (``question``, ``replicate``, ``answer``, ``error``,
     ``truncated``, ``session``; the sandbox's verified ones or this process's), and one compact
     action string per question (its first replicate). ``env`` must already be matched."""

@@ -34,7 +34,6 @@ from .loader import policy_reason
 from .outcome import STATUSES, Limits, Rejection, SandboxOutcome
 from .policy import Violation, check_source
 from .runner import kill_all
-from .verify import Played
 
 __all__ = [
     "ALLOWED_MODULES",
@@ -42,7 +41,6 @@ __all__ = [
     "Candidate",
     "JailStatus",
     "Limits",
-    "Played",
     "Rejection",
     "SandboxOutcome",
     "SweepOutcome",

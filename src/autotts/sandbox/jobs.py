@@ -26,12 +26,20 @@ from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment, Question, apply_matching, load_env, write_env
-from ..evaluate import EvalResult, EvalSettings, Protocol, bootstrap_ci, merge_chunks, settings_from
+from ..evaluate import (
+    Episode,
+    EvalResult,
+    EvalSettings,
+    Protocol,
+    bootstrap_ci,
+    merge_chunks,
+    settings_from,
+)
 from .loader import policy_reason
 from .outcome import Limits, SandboxOutcome
 from .policy import check_source
 from .runner import ChildSetup, run_child
-from .verify import FastVerifier, Played, StrictServer
+from .verify import FastVerifier, StrictServer
 from .wire import DescribeRequest, EpisodesRequest, RunSpec, request_to_json
 
 
@@ -51,7 +59,7 @@ class SweepOutcome:
 
     outcome: SandboxOutcome
     results: list[EvalResult] = field(default_factory=list)
-    kept: dict[tuple[int, int], list[Played]] = field(default_factory=dict)
+    kept: dict[tuple[int, int], list[Episode]] = field(default_factory=dict)
     knob_problems: list[str] = field(default_factory=list)
 
 

@@ -10,7 +10,7 @@ Strict mode (:class:`StrictServer`): the sessions live here; the child's proxy s
 and gets back only what each action reveals. Figures come from these sessions directly.
 
 Both build the evaluator's :class:`~autotts.evaluate.runner.ChunkResult` sums per question and
-keep the first ``keep`` replicates' verified sessions (for trace digests).
+keep the first ``keep`` replicates' verified episodes (for trace digests).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from __future__ import annotations
 import marshal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..data import Environment
 from ..env import ReplayError, Session, full_read_records, replay, unpack_codes
-from ..evaluate import ChunkResult, EpisodeError, EvalSettings, new_session
+from ..evaluate import ChunkResult, Episode, EpisodeError, EvalSettings, new_session
 from .outcome import Rejection
 from .proxy import serve_action
 from .runner import Watch
@@ -44,18 +43,6 @@ from .wire import (
 MAX_ERROR_TEXT = 300
 
 
-@dataclass(frozen=True)
-class Played:
-    """One verified episode."""
-
-    question: int
-    replicate: int
-    answer: str | None
-    error: str | None
-    truncated: bool
-    session: Session
-
-
 def forged(reason: str) -> Rejection:
     return Rejection("forged", reason)
 
@@ -74,7 +61,7 @@ class _Tally:
         self.envs, self.n_betas, self.rs, self.keep = envs, n_betas, rs, keep
         self.progress = progress
         self.chunks: dict[tuple[int, int], list[ChunkResult]] = {}
-        self.kept: dict[tuple[int, int], list[Played]] = {}
+        self.kept: dict[tuple[int, int], list[Episode]] = {}
         self.last = time.perf_counter()
         self.plan = [
             (ei, bj, qi)
@@ -89,7 +76,7 @@ class _Tally:
         rep = f", replicate {r}" if r is not None else ""
         return f"{env.path or env.name} beta #{bj}: question {qi}{rep}"
 
-    def add(self, ei: int, bj: int, qi: int, played: list[Played]) -> None:
+    def add(self, ei: int, bj: int, qi: int, played: list[Episode]) -> None:
         gold = self.envs[ei].questions[qi].gold
         out = ChunkResult([qi], [0], [0.0], [0])
         for p in played:
@@ -141,7 +128,7 @@ class FastVerifier(_Tally):
         watch.idle()
         return None
 
-    def _verify(self, ei: int, bj: int, qi: int, payload: bytes) -> list[Played]:
+    def _verify(self, ei: int, bj: int, qi: int, payload: bytes) -> list[Episode]:
         n = int.from_bytes(payload[:4], "big")
         head = parse_json(payload[4 : 4 + n], "a results frame")
         body = payload[4 + n :]
@@ -184,7 +171,7 @@ class FastVerifier(_Tally):
             if truncated and self.rs.budget is None:
                 raise forged(f"{where}: reported a budget truncation without a budget")
             # (a refused action leaves no trace in the log: this count is the child's own)
-            out.append(Played(qi, r, answer, error, bool(truncated), s))
+            out.append(Episode(qi, r, answer, q.gold, error, bool(truncated), s))
         return out
 
 
@@ -270,7 +257,8 @@ class StrictServer(_Tally):
             if answer and answer not in self.revealed[r]:
                 raise forged(f"{where}: answered {answer!r:.40}, which no action revealed")
             # truncated: the parent's own session knows whether the budget refused an action
-            played.append(Played(qi, r, answer, error, s.truncated, s))
+            gold = self.envs[ei].questions[qi].gold
+            played.append(Episode(qi, r, answer, gold, error, s.truncated, s))
         self.add(ei, bj, qi, played)
         self.next += 1
         watch.idle()
