@@ -68,3 +68,16 @@ def test_a_missing_seccomp_layer_can_be_required(monkeypatch: pytest.MonkeyPatch
     else:
         assert out.status == "error" and "sandbox layer missing" in out.reason
         assert "AUTOTTS_SANDBOX_SECCOMP=off" in out.reason
+
+
+def test_require_jail_comes_from_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOTTS_REQUIRE_JAIL", "1")
+    monkeypatch.setenv("AUTOTTS_SANDBOX_JAIL", "off")
+    jail_status.cache_clear()
+    try:
+        limits = Limits(timeout_s=30, memory_mb=768)
+        assert limits.require_jail
+        out = describe_candidate(Candidate(candidate("return None"), "C"), limits=limits)
+        assert out.status == "error" and "(--require-jail)" in out.reason
+    finally:
+        jail_status.cache_clear()

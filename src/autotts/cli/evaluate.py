@@ -229,7 +229,7 @@ def evaluate(
         limits = Limits(
             *sandbox_limits(timeout, memory_mb),
             episode_timeout_s=episode_timeout or Limits().episode_timeout_s,
-            require_jail=require_jail,
+            require_jail=require_jail or Limits().require_jail,
         )
         results = _evaluate_sandboxed(
             spec, betas, env_files, workers, limits, show_progress, settings, strict

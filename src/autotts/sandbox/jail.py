@@ -131,7 +131,3 @@ def warn_missing(layer: str, problem: str) -> None:
         f"autotts: warning: sandbox layer missing: {layer}: {problem}; candidate code runs "
         "without it (--require-jail makes this an error)\n"
     )
-
-
-def require_jail_default() -> bool:
-    return os.environ.get("AUTOTTS_REQUIRE_JAIL", "").lower() in ("1", "true", "yes", "on")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any
 
 STATUSES = (
@@ -32,7 +33,11 @@ class Limits:
     cpu_s: float | None = None
     output_mb: float = 16.0
     episode_timeout_s: float | None = 5.0
-    require_jail: bool = False
+    require_jail: bool = field(
+        default_factory=lambda: (
+            os.environ.get("AUTOTTS_REQUIRE_JAIL", "").lower() in ("1", "true", "yes", "on")
+        )
+    )
 
     def __post_init__(self) -> None:
         if self.episode_timeout_s is not None and not self.episode_timeout_s > 0:
