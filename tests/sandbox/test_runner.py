@@ -251,3 +251,16 @@ def test_a_killed_caller_leaves_no_sandbox_running(tmp_path: Path) -> None:
         parent.kill()
         parent.wait()
     assert all(_wait_dead(pid) for pid in sandbox)
+
+
+def test_output_mb_caps_each_frame(tmp_path: Path) -> None:
+    big = frame(RESULTS, b"x" * 3_000_000)
+    end = _converse(
+        ["/bin/sh", "-c", "cat"],
+        big,
+        str(tmp_path),
+        {"PATH": os.defpath},
+        Limits(timeout_s=30.0, output_mb=1.0),
+        lambda *a: None,
+    )
+    assert end.malformed and "at most 1,048,576" in end.malformed

@@ -28,7 +28,8 @@ def log_codes(session: Session) -> list[int]:
 
 
 def pack_codes(codes: Sequence[int]) -> tuple[int, bytes]:
-    """(bytes per code, the codes packed little-endian-native as uint16 or uint32)."""
+    """(bytes per code, the codes packed as uint16 or uint32 in this machine's byte order: the
+    sandbox child and the parent that unpacks them are always on the same machine)."""
     width = 2 if not codes or max(codes) < 65536 else 4
     return width, array("H" if width == 2 else "I", codes).tobytes()
 

@@ -25,7 +25,8 @@ MAX_REASON = 400
 @dataclass(frozen=True)
 class Limits:
     """Limits of one sandbox process: wall clock, address space (``RLIMIT_AS``), CPU time
-    (``RLIMIT_CPU``; ``None`` means the wall-clock limit), the time one episode may take
+    (``RLIMIT_CPU``; ``None`` means the wall-clock limit), the size of one frame the child
+    sends (``output_mb``; one question's results is far smaller), the time one episode may take
     (``None``: no per-episode limit), and whether a missing OS layer is an error."""
 
     timeout_s: float = 300.0

@@ -162,7 +162,7 @@ def _converse(
     end = _Ending()
     watch = Watch(limits.episode_timeout_s)
     deadline = time.monotonic() + limits.timeout_s
-    reader = FrameReader()
+    reader = FrameReader(int(limits.output_mb * (1 << 20)))
     log = bytearray()
     pending = bytearray(first)
     sel = selectors.DefaultSelector()

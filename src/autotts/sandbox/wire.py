@@ -127,16 +127,17 @@ def read_frame(fd: int) -> tuple[bytes, bytes]:
 class FrameReader:
     """Splits a byte stream into frames (the parent's side: size-checked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buf = bytearray()
+        self.max_frame = max_frame
 
     def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
         self._buf += data
         out = []
         while len(self._buf) >= 4:
             (n,) = HEADER_LEN.unpack_from(self._buf)
-            if n < 1 or n > MAX_FRAME:
-                raise WireError(f"a frame of {n:,} bytes (at most {MAX_FRAME:,})")
+            if n < 1 or n > self.max_frame:
+                raise WireError(f"a frame of {n:,} bytes (at most {self.max_frame:,})")
             if len(self._buf) < 4 + n:
                 break
             body = bytes(self._buf[4 : 4 + n])
