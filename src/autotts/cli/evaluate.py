@@ -138,7 +138,8 @@ def sandbox_settings(settings: EvalSettings) -> dict[str, Any]:
 
 def _json_line(r: EvalResult) -> str:
     record = r.to_json()
-    record.pop("per_question_accuracy", None)  # keeps lines short; the CLI reports aggregates
+    for key in ("per_question_accuracy", "per_question_tokens", "per_question_sequential"):
+        record.pop(key, None)  # keeps lines short; the CLI reports aggregates
     return json.dumps(record)
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 MONOTONE_TOLERANCE = 0.02
 MONOTONE_SLACK_TOKENS = 50.0
 MIN_SPAN = 1.5
+MAX_STEP = 2.0  # TEMP
 
 CONTRACT_TEXT = (
     f"average tokens non-decreasing in beta on every search environment (a dip of up to "

@@ -191,8 +191,14 @@ class Discovery:
 
     def select(self) -> CandidateRow | None:
         """The best candidate whose strict re-run on the search split gives exactly its fast
-        results; those whose do not are marked ``cheat`` (with both figures) and passed over."""
-        for cand in ranked(self.h.candidates(self.run)):
+        results; those whose do not are marked ``cheat`` (with both figures) and passed over.
+        "Best" is the proposer's own order when it has one (evolve: validation-fold fitness),
+        else the search-split score."""
+        order = ranked(self.h.candidates(self.run))
+        by_proposer = getattr(self.proposer, "selection_order", None)
+        if by_proposer is not None:
+            order = by_proposer(order)
+        for cand in order:
             problem = self.strict_problem(cand)
             if problem is None:
                 return cand
@@ -296,8 +302,16 @@ class Discovery:
                 self.h.set_status(c.id, "error", f"every episode raised; first: {first}")
             elif problems:
                 self.h.set_status(c.id, "contract", "; ".join(problems), score(sweep, baselines))
+            elif (mismatch := self._cross_check(c, sweep)) is not None:
+                self.h.set_status(c.id, "mismatch", mismatch, score(sweep, baselines))
             else:
                 self.h.set_status(c.id, "ok", "", score(sweep, baselines))
+
+    def _cross_check(self, c: CandidateRow, sweep: Sweep) -> str | None:
+        """A proposer that computed its candidates' figures itself (evolve's interpreter)
+        checks them against the sandbox's measurement of the code."""
+        check = getattr(self.proposer, "cross_check", None)
+        return check(c, sweep) if check is not None else None
 
     # ------------------------------------------------------------------ proposing
     def _context(self, rnd: int, slot: int, baselines: Mapping[str, Sweep]) -> Context:
@@ -318,6 +332,8 @@ class Discovery:
             best=(ok[0].id, ok[0].code) if ok else None,
             best_ids=[c.id for c in ok[:3]],
             search_envs=[Path(p) for p in self.search.paths],
+            search_labels=list(self.search.labels),
+            baselines=baselines,
         )
 
     def _record(self, rnd: int, slot: int, p: Proposal, status: str, reason: str) -> CandidateRow:

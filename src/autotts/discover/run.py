@@ -22,15 +22,17 @@ def make_proposer(
 ) -> Proposer:
     o = cfg.proposer_options
     if cfg.proposer == "evolve":
-        from .proposers.evolve import EvolveProposer, cheap_settings
+        from .evolve.search import GENERATIONS_PER_ROUND
+        from .proposers.evolve import EvolveProposer, fitness_settings
 
         return EvolveProposer(
             run_dir,
             cfg.search_envs,
-            cheap_settings(cfg),
+            fitness_settings(cfg),
             cfg.seed,
             cfg.candidates_per_round,
             population=o.get("population", 12),
+            generations=o.get("generations", GENERATIONS_PER_ROUND),
             workers=workers,
         )
     if cfg.proposer == "openai":

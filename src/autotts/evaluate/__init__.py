@@ -7,6 +7,7 @@ from .frontier import (
     envelope,
     frontier_gap,
     interpolate,
+    matched_accuracy,
     matched_advantage,
     matched_advantage_over,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "evaluate",
     "frontier_gap",
     "interpolate",
+    "matched_accuracy",
     "matched_advantage",
     "matched_advantage_over",
     "merge_betas",

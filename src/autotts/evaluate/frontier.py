@@ -108,3 +108,24 @@ def matched_advantage_over(
     if not diffs:
         return None, 0
     return sum(diffs) / len(diffs), len(diffs)
+
+
+def matched_accuracy(candidate, reference):  # TEMP stub until helper B lands
+    import math as _m
+
+    curve = measured_curve(candidate)
+    terms = []
+    for t, a in reference:
+        need = None
+        for i, (t1, a1) in enumerate(curve):
+            if a1 >= a:
+                if i == 0 or a1 == a:
+                    need = t1
+                else:
+                    t0, a0 = curve[i - 1]
+                    w = (a - a0) / (a1 - a0)
+                    need = _m.exp(_m.log(t0) + w * (_m.log(t1) - _m.log(t0)))
+                break
+        if need is not None and t > 0:
+            terms.append(_m.log(need / t))
+    return _m.exp(sum(terms) / len(terms)) if terms else None

@@ -44,12 +44,17 @@ class EvalResult:
     errors: int = 0
     error_examples: tuple[str, ...] = ()
     truncated: int = 0
+    # mean cost and sequential tokens per episode of each question (question folds need them)
+    per_question_tokens: tuple[float, ...] = field(repr=False, default=())
+    per_question_sequential: tuple[float, ...] = field(repr=False, default=())
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["accuracy_ci95"] = list(self.accuracy_ci95)
         d["per_question_accuracy"] = list(self.per_question_accuracy)
         d["error_examples"] = list(self.error_examples)
+        d["per_question_tokens"] = list(self.per_question_tokens)
+        d["per_question_sequential"] = list(self.per_question_sequential)
         return d
 
     @classmethod
@@ -61,6 +66,8 @@ class EvalResult:
         kw["accuracy_ci95"] = tuple(kw["accuracy_ci95"])
         kw["per_question_accuracy"] = tuple(kw.get("per_question_accuracy", ()))
         kw["error_examples"] = tuple(kw.get("error_examples", ()))
+        kw["per_question_tokens"] = tuple(kw.get("per_question_tokens", ()))
+        kw["per_question_sequential"] = tuple(kw.get("per_question_sequential", ()))
         return cls(**kw)
 
 
@@ -84,12 +91,16 @@ def _merge(
 ) -> EvalResult:
     reps = rs.protocol.replicates
     per_q: list[float] = []
+    per_q_tokens: list[float] = []
+    per_q_sequential: list[float] = []
     cost = sequential = 0.0
     errors: list[EpisodeError] = []
     seconds = 0.0
     truncated = 0
     for c in chunks:
         per_q += [k / reps for k in c.correct]
+        per_q_tokens += [x / reps for x in c.cost]
+        per_q_sequential += [x / reps for x in c.sequential]
         cost += sum(c.cost)
         sequential += sum(c.sequential)
         errors += c.errors
@@ -119,6 +130,8 @@ def _merge(
         errors=len(errors),
         error_examples=tuple(str(e) for e in errors[:MAX_REPORTED_ERRORS]),
         truncated=truncated,
+        per_question_tokens=tuple(per_q_tokens),
+        per_question_sequential=tuple(per_q_sequential),
     )
 
 

@@ -17,7 +17,7 @@ def config(splits, rounds: int | None = 2, **kw) -> DiscoverConfig:
         search_envs=search,
         heldout_envs=heldout,
         proposer="evolve",
-        proposer_options={"population": 4},
+        proposer_options={"population": 4, "generations": 2},
         rounds=rounds,
         candidates_per_round=1,
         betas=[0.0, 0.5, 1.0],
@@ -43,7 +43,7 @@ def test_evolve_runs_the_loop_and_resumes_to_the_same_result(tmp_path: Path, spl
     code = (tmp_path / "a" / straight["selected"]["code_path"]).read_text()
     assert "GENOME = {" in code and "class Evolved" in code
     state = json.loads((tmp_path / "a" / "evolve" / "state.json").read_text())
-    assert len(state["promoted"]) == 2 and len(state["members"]) == 2 * 4
+    assert len(state["promoted"]) == 2 and len(state["members"]) == 2 * 2 * 4
     assert "candidates/r0c0/controller.py" in run_dir_files(tmp_path / "a")
 
     # one round, then resume with a second: the same candidates and the same selection

@@ -1,17 +1,21 @@
-"""The search behind the evolve proposer: generations of genomes, cheap-first.
+"""The search behind the evolve proposer: generations of genomes, every one scored exactly.
 
-Each generation (one per discovery round) breeds ``size`` genomes — a third asked from
-optuna's TPE sampler (define-by-run over the mechanisms and their schedules), the rest by
-mutation and crossover of elites from a MAP-Elites archive (cells: width × depth at beta 1),
-all recorded in the same optuna study so TPE learns from every evaluation. Each genome's
-rendered code is evaluated cheaply in the sandbox (few betas and replicates, common random
-numbers) and ranked by :func:`fitness.fitness`; a genome that beats every one promoted before
-by :data:`MARGIN` goes to the discovery loop for the full sweep. The first generation starts
+Each generation breeds ``size`` genomes — a third asked from optuna's TPE sampler
+(define-by-run over the mechanisms and their schedules), the rest by mutation and crossover of
+elites from a MAP-Elites archive (cells: width x depth at beta 1), all recorded in the same optuna
+study so TPE learns from every evaluation. Every genome is scored at full fidelity by the trusted
+interpreter (:mod:`.scoring`) and ranked by :func:`.fitness.fitness` on the *breeding* fold of
+the search questions; breeding never sees the *validation* fold (:mod:`.tables`).
+
+A discovery round runs :data:`GENERATIONS_PER_ROUND` generations, then promotes at most one
+genome to the loop's full measurement in the sandbox: of the :data:`SHORTLIST` best by breeding
+fitness not promoted before, the one with the best validation fitness — if that beats every
+genome promoted before by :data:`MARGIN` on the validation fold. The first generation starts
 from genomes shaped like the reference controllers.
 
 Everything is a function of the run seed, the generation number and earlier evaluations, so a
-given seed and number of generations gives the same candidates on any machine; the state is
-kept in ``state.json`` so a resumed run continues where it stopped.
+given seed and number of rounds gives the same candidates on any machine; the state is kept in
+``state.json`` after every generation, so a resumed run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -21,45 +25,18 @@ import math
 import random
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .fitness import EnvPoints, Fitness, fitness, rows_of
+from .fitness import Fitness, SearchReference, fitness
 from .genome import Genome, crossover, mutate, random_genome, seed_genomes, suggest
-from .render import class_name, render
+from .scoring import FitnessSettings, score_all
+from .tables import Table
 
-MARGIN = 0.05  # fitness points a genome must add to the best promoted one to be promoted
-
-
-@dataclass(frozen=True)
-class CheapSettings:
-    betas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-    replicates: int = 10
-    protocol: str = "official"
-    seed: int = 0
-    match: str = "exact"
-    kappa_probe: float = 0.0
-    budget: float | None = None  # per-episode cost cap, as the run's full sweeps use
-    timeout_s: float = 120.0
-    memory_mb: int = 4096
-
-    def sweep(self, source: str, class_name: str, envs: Sequence[str]) -> Any:
-        """The cheap sweep of rendered code, in the sandbox (verified there, fast mode)."""
-        from ...evaluate import Protocol
-        from ...sandbox import Candidate, Limits, sweep_candidate
-
-        return sweep_candidate(
-            Candidate(source, class_name),
-            list(envs),
-            list(self.betas),
-            protocol=Protocol(self.protocol, self.replicates, self.seed),
-            match=self.match,
-            kappa_probe=self.kappa_probe,
-            budget=self.budget,
-            limits=Limits(timeout_s=self.timeout_s, memory_mb=self.memory_mb),
-        )
+MARGIN = 0.05  # validation fitness a genome must add to the best promoted one to be promoted
+GENERATIONS_PER_ROUND = 4
+SHORTLIST = 4  # best genomes by breeding fitness whose validation fitness is looked at
 
 
 @dataclass
@@ -74,7 +51,13 @@ class Member:
 
     @property
     def score(self) -> float:
+        """Breeding-fold fitness (what breeding ranks by)."""
         return self.fit.value if self.fit is not None else -math.inf
+
+    @property
+    def validation(self) -> float:
+        """Validation-fold fitness (what promotion and selection rank by)."""
+        return self.fit.validation if self.fit is not None else -math.inf
 
     def cell(self) -> tuple[int, int]:
         assert self.fit is not None
@@ -93,26 +76,24 @@ class Member:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Member:
-        fit = Fitness(**d["fit"]) if d["fit"] else None
+        fit = Fitness.from_json(d["fit"]) if d["fit"] else None
         return cls(Genome.from_json(d["genome"]), fit, d["reason"], d["origin"], d["generation"])
-
-
-Reference = tuple[list[EnvPoints], list[list[tuple[float, float]]]]  # CMC sweeps, frontiers
 
 
 @dataclass
 class Search:
-    """Generations over the search split. ``reference()`` gives CMC's cheap sweeps and the
-    baselines' frontiers per environment (trusted code, measured by the caller)."""
+    """Generations over the search split (``fenvs``: the environments encoded for the
+    interpreter, :func:`.scoring.prepare`)."""
 
-    envs: list[str]
-    settings: CheapSettings
+    fenvs: list[Any]
+    settings: FitnessSettings
     seed: int
     size: int = 12
     workers: int = 2
     state_path: Path | None = None
     members: list[Member] = field(default_factory=list)
-    promoted: list[list[str]] = field(default_factory=list)  # genome keys per generation
+    promoted: list[list[str]] = field(default_factory=list)  # genome keys per round
+    generations: int = 0  # generations evaluated so far
 
     def __post_init__(self) -> None:
         import optuna
@@ -129,6 +110,7 @@ class Search:
         d = json.loads(self.state_path.read_text())
         self.members = [Member.from_json(m) for m in d["members"]]
         self.promoted = [list(keys) for keys in d["promoted"]]
+        self.generations = int(d.get("generations", 0))
         for m in self.members:
             self._tell(m)
 
@@ -142,6 +124,7 @@ class Search:
                 {
                     "members": [m.to_json() for m in self.members],
                     "promoted": self.promoted,
+                    "generations": self.generations,
                 }
             )
         )
@@ -233,52 +216,52 @@ class Search:
         self,
         genomes: Sequence[tuple[Genome, str]],
         generation: int,
-        reference: Reference,
+        reference: SearchReference,
         on_done: Callable[[], None] | None = None,
     ) -> list[Member]:
-        """Cheap-evaluate ``genomes`` in sandboxes, ``workers`` at a time; results in order."""
-        cmc, frontiers = reference
-        n = len(self.settings.betas)
+        """Score ``genomes`` with the interpreter, ``workers`` at a time; results in order."""
+        tables: dict[int, list[Table]] = {}
 
-        def one(item: tuple[Genome, str]) -> Member:
-            g, origin = item
-            done = self.settings.sweep(render(g), class_name(g), self.envs)
-            out = done.outcome
+        def done(n: int, result: list[Table]) -> None:
+            tables[n] = result
             if on_done is not None:
                 on_done()
-            if not out.ok:
-                return Member(g, None, f"{out.status}: {out.reason}", origin, generation)
-            rows = [r.to_json() for r in done.results]
-            sweep = [rows_of(rows[i * n : (i + 1) * n]) for i in range(len(self.envs))]
-            return Member(g, fitness(sweep, cmc, frontiers, g.complexity), "", origin, generation)
 
-        with ThreadPoolExecutor(self.workers) as pool:
-            return list(pool.map(one, genomes))
+        score_all([g for g, _ in genomes], self.fenvs, self.settings, self.workers, done)
+        return [
+            Member(g, fitness(tables[n], reference, g.complexity), "", origin, generation)
+            for n, (g, origin) in enumerate(genomes)
+        ]
 
-    def step(
-        self, reference: Reference, promote: int, on_done: Callable[[], None] | None = None
-    ) -> list[Member]:
-        """Run the next generation; returns the members it promotes (at most ``promote``): new
-        records, each by at least :data:`MARGIN` over every member promoted before."""
-        gen = len(self.promoted)
-        members = self.evaluate(self.breed(gen), gen, reference, on_done)
-        for m in members:
+    def step(self, reference: SearchReference, on_done: Callable[[], None] | None = None) -> None:
+        """Breed, score and record the next generation."""
+        gen = self.generations
+        for m in self.evaluate(self.breed(gen), gen, reference, on_done):
             self.members.append(m)
             self._tell(m)
-        ranked = sorted(
-            (m for m in self.members if m.fit is not None and m.fit.contract_ok),
-            key=lambda m: (-m.score, m.generation, m.genome.key()),
-        )
+        self.generations += 1
+        self._save()
+
+    def promote(self) -> list[Member]:
+        """Close a round: the genome it promotes (none or one, see the module docstring)."""
         done = {k for keys in self.promoted for k in keys}
-        bar = max((self.member(k).score for k in done), default=-math.inf)
-        chosen: list[Member] = []
-        for m in ranked:  # a new record by a clear margin earns the full sweep
-            if len(chosen) < promote and m.genome.key() not in done and m.score >= bar + MARGIN:
-                chosen.append(m)
-                bar = m.score
+        bar = max((self.validation_of(k) for k in done), default=-math.inf)
+        shortlist = sorted(
+            (
+                m
+                for m in self.members
+                if m.fit is not None and m.fit.contract_ok and m.genome.key() not in done
+            ),
+            key=lambda m: (-m.score, m.generation, m.genome.key()),
+        )[:SHORTLIST]
+        best = max(shortlist, key=lambda m: m.validation, default=None)
+        chosen = [best] if best is not None and best.validation >= bar + MARGIN else []
         self.promoted.append([m.genome.key() for m in chosen])
         self._save()
         return chosen
+
+    def validation_of(self, key: str) -> float:
+        return self.member(key).validation
 
     def member(self, key: str) -> Member:
         return next(m for m in self.members if m.genome.key() == key)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class Context:
     best: tuple[str, str] | None  # (candidate id, source) of the best candidate so far
     best_ids: Sequence[str] = ()  # candidates the proposal may build on (credited as parents)
     search_envs: Sequence[Path] = ()  # the search split's environment files
+    search_labels: Sequence[str] = ()  # their labels, in the same order
+    # every baseline's sweep on the search split (name -> env label -> records)
+    baselines: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass
