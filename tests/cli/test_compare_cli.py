@@ -84,6 +84,14 @@ def test_undefined_advantage_is_na_and_null(run: Run, envs: list[Path]) -> None:
     doc = json.loads(run(*args, "--json").stdout)
     assert doc["envs"][0]["advantage"] is None and doc["overall"]["advantage"] is None
     assert doc["envs"][0]["advantage_ci95"] is None and doc["overall"]["envs_used"] == 0
+    # the token ratio needs no overlap in tokens: B's tokens over A's, if B reaches A's accuracy
+    (a,), (b,) = doc["envs"][0]["a"]["points"], doc["envs"][0]["b"]["points"]
+    ratio = doc["envs"][0]["token_ratio"]
+    if b["accuracy"] >= a["accuracy"]:
+        assert ratio == pytest.approx(b["avg_total_tokens"] / a["avg_total_tokens"])
+        assert doc["overall"]["token_ratio"] == pytest.approx(ratio)
+    else:
+        assert ratio is None and doc["envs"][0]["token_ratio_ci95"] is None
     ignored = run(*args, "--betas", "0.5")
     assert ignored.exit_code == 0
     assert ignored.stderr.splitlines() == [
@@ -97,6 +105,7 @@ def test_a_controller_against_itself_is_zero(run: Run, envs: list[Path]) -> None
     doc = json.loads(result.stdout)
     for row in [*doc["envs"], doc["overall"]]:
         assert row["advantage"] == 0.0 and row["advantage_ci95"] == [0.0, 0.0]
+        assert row["token_ratio"] <= 1.0  # exactly 1 unless the sweep plateaus or dips
 
 
 def test_file_controllers(run: Run, envs: list[Path]) -> None:

@@ -25,7 +25,7 @@ def test_check_controller_accepts_a_good_controller(run: Run, tmp_path: Path) ->
 def test_check_controller_reports_a_budget_that_falls(run: Run, tmp_path: Path) -> None:
     r = run("check-controller", _file(tmp_path, "shrink.py", SHRINKING), "--replicates", "2")
     assert r.exit_code == 1
-    assert "shrink.py: synthetic: tokens fall from" in r.output
+    assert "shrink.py: synthetic: tokens fall to" in r.output
 
 
 def test_check_controller_lists_policy_violations_with_lines(run: Run, tmp_path: Path) -> None:
@@ -49,7 +49,9 @@ def test_check_controller_on_given_envs(run: Run, tmp_path: Path, tiny: Path) ->
     report = json.loads(r.output)
     assert list(report["sweep"]) == ["tiny/hand"]
     # two chains only: every beta reads both, so the budget cannot grow
-    assert r.exit_code == 1 and "spans too little budget" in report["problems"][0]
+    assert r.exit_code == 1
+    assert "tokens stay at" in report["problems"][0]
+    assert "spans too little budget" in report["problems"][-1]
 
 
 def test_check_controller_missing_file(run: Run) -> None:

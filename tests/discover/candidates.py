@@ -12,7 +12,7 @@ class Widen(Controller):
 
     @classmethod
     def schedule(cls, beta):
-        return {"width": 2 + round(14 * beta)}
+        return {"width": 6 + round(10 * beta)}  # rising strictly, in even steps (the contract)
 
     def solve(self, session):
         answers = session.read(min(self.settings["width"], session.n_available))
@@ -31,7 +31,7 @@ class Stepper(Controller):
 
     @classmethod
     def schedule(cls, beta):
-        width = 2 + round(10 * beta)
+        width = 4 + round(6 * beta)  # 4, 7, 10: even steps (the contract)
         return {"width": width, "quorum": max(2, width // 2)}
 
     def solve(self, session):
@@ -47,7 +47,7 @@ class Stepper(Controller):
                 latest[i], _ = session.step(i)
 '''
 
-SHRINKING = GOOD.replace("2 + round(14 * beta)", "16 - round(14 * beta)").replace("Widen", "Shrink")
+SHRINKING = GOOD.replace("6 + round(10 * beta)", "16 - round(14 * beta)").replace("Widen", "Shrink")
 
 HOSTILE_IMPORT = """import os
 from autotts.controllers import Controller
@@ -88,5 +88,5 @@ def reply(code: str, rationale: str = "Because the digest says so.") -> str:
 
 
 NAN_SCHEDULE = GOOD.replace(
-    'return {"width": 2 + round(14 * beta)}', 'return {"width": math.nan}'
+    'return {"width": 6 + round(10 * beta)}', 'return {"width": math.nan}'
 ).replace("from collections import Counter", "import math\nfrom collections import Counter")

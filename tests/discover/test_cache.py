@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from autotts.discover import BaselineCache, DiscoverConfig, discover, loop
+from autotts.discover import BaselineCache, DiscoverConfig, baselines, discover, loop
 from autotts.discover import cache as cache_module
+from autotts.discover.baselines import ASC_THRESHOLDS, ESC_WINDOWS, SC_KS
 from autotts.discover.proposers import Context, NothingToPropose, Proposal
 
 
@@ -61,12 +62,37 @@ def test_a_second_run_measures_no_baseline_again(
 ) -> None:
     cache = BaselineCache(tmp_path / "cache")
     first = _run(tmp_path, "a", splits, cache)
-    # 5 sc + asc + esc + parallel_probe + 2 cmc betas, on 2 environments, per split
-    assert measured == [20, 20] and cache.hits == 0
+    # 5 sc + 8 asc thresholds + 9 esc windows + parallel_probe + 2 cmc betas, on 2
+    # environments, per split
+    per_split = (len(SC_KS) + len(ASC_THRESHOLDS) + len(ESC_WINDOWS) + 1 + 2) * 2
+    assert per_split == 50
+    assert measured == [per_split, per_split] and cache.hits == 0
     second = _run(tmp_path, "b", splits, BaselineCache(tmp_path / "cache"))
-    assert measured == [20, 20]  # nothing measured the second time
+    assert measured == [per_split, per_split]  # nothing measured the second time
     assert _baselines(second) == _baselines(first)
-    assert len(cache.entries()) == 40
+    assert len(cache.entries()) == 2 * per_split
+    for rows in _baselines(first)[0]["asc"].values():  # per search environment
+        assert [r["point"] for r in rows] == [f"threshold={t:g}" for t in ASC_THRESHOLDS]
+
+
+def test_a_new_baseline_point_is_measured_and_the_old_ones_are_not(
+    tmp_path: Path, splits: Any, measured: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(tmp_path, "a", splits, BaselineCache(tmp_path / "cache"))
+    monkeypatch.setattr(baselines, "ASC_THRESHOLDS", (*ASC_THRESHOLDS, 0.999))
+    _run(tmp_path, "b", splits, BaselineCache(tmp_path / "cache"))
+    assert measured[2:] == [2, 2]  # the new threshold on 2 environments per split
+
+
+def test_every_baseline_point_has_its_own_key_and_the_list_is_fingerprinted() -> None:
+    from autotts.discover.results import builtin_code
+
+    specs = [spec for pts in baselines.baseline_points([0.0, 1.0]).values() for _, spec in pts]
+    keys = {(builtin_code(spec), spec.beta) for spec in specs}
+    assert len(keys) == len(specs)
+    # the point list lives in discover/baselines.py, whose source is in the fingerprint: any
+    # change to the list misses every cached record
+    assert "discover/baselines.py" in cache_module._SOURCES
 
 
 def test_a_code_change_misses_the_cache(
@@ -75,7 +101,7 @@ def test_a_code_change_misses_the_cache(
     _run(tmp_path, "a", splits, BaselineCache(tmp_path / "cache"))
     monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "another-version")
     _run(tmp_path, "b", splits, BaselineCache(tmp_path / "cache"))
-    assert measured == [20, 20, 20, 20]
+    assert len(measured) == 4 and measured[2:] == measured[:2] and measured[0] > 0
 
 
 def test_the_fingerprint_follows_the_controllers_source() -> None:

@@ -1,5 +1,7 @@
 """Trace statistics and digests: faithful to the session, bounded and deterministic."""
 
+import math
+
 import pytest
 
 from autotts.controllers import ControllerSpec
@@ -113,3 +115,42 @@ def test_digest_names_questions_lost_to_a_baseline():
         top["per_question_accuracy"] = [0.0] * len(top["per_question_accuracy"])
     text = candidate_digest("r0c0", cand, baselines)
     assert "questions lost at the highest beta that a baseline won" in text
+
+
+def _records(points: list[tuple[float, float, float]]) -> list[dict]:
+    """Records with just what score and the curve read: (beta, total tokens, accuracy)."""
+    return [
+        {"beta": b, "result": {"avg_total_tokens": t, "avg_sequential_tokens": t / 4,
+                               "accuracy": a}}
+        for b, t, a in points
+    ]  # fmt: skip
+
+
+def test_score_is_the_matched_advantage_over_the_envelope_of_every_baseline():
+    from autotts.discover.digest import _curve, baseline_frontier
+    from autotts.discover.summary import advantages, token_ratios
+    from autotts.evaluate import envelope, matched_accuracy, matched_advantage
+
+    baselines = {
+        "sc": {"e": _records([(0, 100.0, 40.0), (0, 400.0, 50.0), (0, 1600.0, 55.0)])},
+        "asc": {"e": _records([(0, 200.0, 48.0), (0, 800.0, 60.0)])},  # beats sc at 400+
+    }
+    joint = [(100.0, 40.0), (200.0, 48.0), (400.0, 50.0), (800.0, 60.0), (1600.0, 55.0)]
+    assert baseline_frontier(baselines, "e") == envelope(joint) == joint[:4]
+    cand = {"e": _records([(0.0, 150.0, 50.0), (0.5, 300.0, 55.0), (1.0, 900.0, 62.0)])}
+    mine = [(150.0, 50.0), (300.0, 55.0), (900.0, 62.0)]
+    # the frontier's points at 200, 400 and 800 tokens lie within 150..900
+    assert score(cand, baselines) == round(matched_advantage(mine, joint[:4]) or 0, 4)
+    assert matched_advantage(mine, joint[:4]) == pytest.approx(
+        (50 + 5 * math.log(200 / 150) / math.log(2) - 48 + 55 + 7 * math.log(4 / 3) / math.log(3)
+         - 50 + 55 + 7 * math.log(8 / 3) / math.log(3) - 60) / 3
+    )  # fmt: skip
+    # a candidate between two frontier points has no score
+    assert score({"e": _records([(0.0, 210.0, 90.0), (1.0, 390.0, 95.0)])}, baselines) is None
+    assert "50.0%@150/38" in _curve(cand["e"], "e")  # total / sequential tokens
+    # the summary's held-out figures are the same metrics against each baseline's points
+    adv, ratio = advantages(cand, baselines), token_ratios(cand, baselines)
+    assert adv["asc"]["e"] == round(matched_advantage(mine, [(200.0, 48.0), (800.0, 60.0)]) or 0, 3)
+    sc_points = [(100.0, 40.0), (400.0, 50.0), (1600.0, 55.0)]
+    assert ratio["sc"]["e"] == round(matched_accuracy(mine, sc_points) or 0, 4)
+    assert ratio["sc"]["mean"] == ratio["sc"]["e"]

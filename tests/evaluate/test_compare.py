@@ -4,7 +4,6 @@ interval, and the per-environment and overall rows."""
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
 
 import pytest
@@ -21,71 +20,40 @@ from autotts.evaluate.compare import (
     advantage,
     side_betas,
     spec_label,
+    token_ratio,
 )
-from autotts.evaluate.frontier import Point, matched_advantage_over
+from autotts.evaluate.frontier import Point, matched_accuracy, matched_advantage
 
-# --- the pure function, on hand-made points ---------------------------------------------------
-
-
-def test_b_is_interpolated_linearly_in_log_tokens() -> None:
-    # 200 tokens is a third of the way from 100 to 800 in log tokens: B there is 40 + 30 / 3
-    # (linear in tokens it would be 40 + 30 / 7)
-    value, used = matched_advantage_over([(200, 30.0)], [(100, 40.0), (800, 70.0)])
-    assert used == 1
-    assert value == pytest.approx(20.0)
+# --- advantage and token_ratio, on hand-made points (the metrics: tests/evaluate/test_frontier.py)
 
 
-def test_a_points_outside_b_range_are_excluded() -> None:
-    a = [(50, 0.0), (200, 30.0), (1000, 0.0)]
-    value, used = matched_advantage_over(a, [(100, 40.0), (800, 70.0)])
-    assert (used, value) == (1, pytest.approx(20.0))
-    # the ends of B's range are inside it
-    value, used = matched_advantage_over([(100, 30.0), (800, 60.0)], [(100, 40.0), (800, 70.0)])
-    assert (used, value) == (2, pytest.approx(10.0))
+def test_advantage_is_b_the_candidate_against_a_the_reference() -> None:
+    a, b = [(200, 30.0)], [(100, 40.0), (800, 70.0)]
+    assert advantage(a, b) == (matched_advantage(b, a), 1, "a")
+    assert advantage(a, b)[0] == pytest.approx(20.0)
 
 
-def test_no_overlap_gives_none() -> None:
-    assert matched_advantage_over([(10, 50.0), (20, 60.0)], [(100, 40.0), (800, 70.0)]) == (None, 0)
-    assert matched_advantage_over([(10, 50.0)], []) == (None, 0)
-    assert matched_advantage_over([], [(100, 40.0)]) == (None, 0)
-
-
-def test_b_better_is_positive() -> None:
-    a = [(100, 40.0), (400, 50.0), (1600, 60.0)]
-    b = [(100, 45.0), (400, 58.0), (1600, 61.0)]
-    value, used = matched_advantage_over(a, b)
-    assert used == 3 and value == pytest.approx((5 + 8 + 1) / 3)
-    reverse, _ = matched_advantage_over(b, a)
-    assert reverse == pytest.approx(-(5 + 8 + 1) / 3)
-
-
-def test_b_is_its_curve_as_swept_not_its_envelope() -> None:
-    # B dips at 200 tokens; its envelope would be 60 there, the sweep says 40
-    b = [(400, 60.0), (100, 60.0), (200, 40.0)]
-    assert matched_advantage_over([(200, 50.0)], b) == (pytest.approx(-10.0), 1)
-
-
-def test_points_of_b_at_the_same_tokens_are_averaged() -> None:
-    assert matched_advantage_over([(100, 50.0)], [(100, 40.0), (100, 70.0)]) == (5.0, 1)
-
-
-def test_a_sweep_against_itself_is_exactly_zero() -> None:
-    rng = random.Random(3)
-    for _ in range(200):
-        sweep = [(rng.uniform(1e3, 1e6), round(rng.uniform(0, 100), 6)) for _ in range(11)]
-        assert matched_advantage_over(sweep, sweep) == (0.0, 11)
-
-
-def test_a_single_point_b_is_compared_where_a_covers_it() -> None:
+def test_a_single_point_b_falls_back_to_the_mirror_labelled_b() -> None:
     a = [(100, 40.0), (800, 70.0)]
-    assert matched_advantage_over(a, [(200, 60.0)]) == (None, 0)
+    assert matched_advantage([(200, 60.0)], a) is None
     value, used, basis = advantage(a, [(200, 60.0)])
+    assert value == -(matched_advantage(a, [(200, 60.0)]) or math.nan)
     assert (value, used, basis) == (pytest.approx(10.0), 1, "b")
-    # the definition comes first
-    assert advantage([(200, 30.0)], [(100, 40.0), (800, 70.0)])[1:] == (1, "a")
     # two single points at different token counts, or disjoint sweeps: undefined
     assert advantage([(100, 40.0)], [(200, 60.0)]) == (None, 0, None)
     assert advantage([(10, 40.0), (20, 40.0)], [(100, 40.0), (800, 70.0)]) == (None, 0, None)
+
+
+def test_token_ratio_is_b_to_reach_a() -> None:
+    a, b = [(200, 50.0), (800, 70.0)], [(100, 50.0), (400, 70.0)]
+    assert token_ratio(a, b) == (pytest.approx(0.5), 2)
+    assert token_ratio(b, a) == (pytest.approx(2.0), 2)
+    # B dominates at lower tokens than A's single point: the advantage is undefined, the
+    # ratio is not (B's cheapest point already reaches A's accuracy: an upper bound)
+    assert advantage([(1000, 60.0)], b) == (None, 0, None)
+    assert token_ratio([(1000, 50.0)], b) == (pytest.approx(0.1), 1)
+    assert token_ratio([(1000, 60.0)], b) == (pytest.approx(0.2), 1)  # B reaches 60 at 200
+    assert token_ratio([(1000, 90.0)], b) == (None, 0)
 
 
 def test_side_betas() -> None:
@@ -152,6 +120,38 @@ def test_overall_skips_environments_where_it_is_undefined() -> None:
     assert c.overall.b.tokens == (500.0, 500.0)
     doc = c.to_json()
     assert doc["envs"][1]["advantage"] is None and doc["envs"][1]["advantage_ci95"] is None
+
+
+def test_the_ratio_has_a_paired_interval_too() -> None:
+    # a sweep rising in every draw, against itself: 1 in every draw
+    same = [result([0, 0, 0, 0], 100, 0.0), result([1, 1, 1, 1], 200, 1.0)]
+    row = compare_results(same, same, 1).rows[0]
+    assert (row.ratio, row.ratio_ci95, row.ratio_points) == (1.0, (1.0, 1.0), 2)
+    # where a draw leaves its two points level, the cheaper one already reaches the other's
+    # accuracy, so a sweep against itself can give less than 1 (the definition, documented)
+    same = [result([0, 1, 0, 1], 100, 0.0), result([1, 1, 0, 1], 200, 1.0)]
+    row = compare_results(same, same, 1).rows[0]
+    assert row.ratio == 1.0 and row.ratio_ci95 == (pytest.approx(math.sqrt(0.5)), 1.0)
+    # B reaches A's accuracy with its cheapest point, at a tenth of A's tokens, in every draw
+    # where it reaches it at all; the advantage is undefined (no overlap in tokens)
+    a = [result([0, 1, 0, 1], 1000)]
+    b = [result([0, 1, 0, 1], 100, 0.0), result([1, 1, 0, 1], 200, 1.0)]
+    row = compare_results(a, b, 1).rows[0]
+    assert row.advantage is None and row.ci95 is None
+    assert (row.ratio, row.ratio_points) == (pytest.approx(0.1), 1)
+    assert row.ratio_ci95 == (pytest.approx(0.1), pytest.approx(0.1))
+
+
+def test_the_overall_ratio_is_a_geometric_mean() -> None:
+    a = [result([0, 1], 400, env="x"), result([0, 1], 100, env="y"), result([1, 1], 100, env="z")]
+    b = [result([0, 1], 100, env="x"), result([0, 1], 400, env="y"), result([0, 1], 100, env="z")]
+    c = compare_results(a, b, 3)
+    assert [r.ratio for r in c.rows] == [0.25, 4.0, None]
+    assert (c.overall.ratio, c.overall.ratio_envs_used) == (pytest.approx(1.0), 2)
+    doc = c.to_json()
+    assert doc["envs"][0]["token_ratio"] == 0.25 and doc["envs"][2]["token_ratio"] is None
+    assert doc["overall"]["token_ratio"] == pytest.approx(1.0)
+    assert doc["overall"]["token_ratio_ci95"] == pytest.approx([1.0, 1.0])
 
 
 def test_results_must_cover_the_same_environments() -> None:
@@ -258,5 +258,6 @@ def _points(results: Sequence[EvalResult]) -> list[Point]:
 def test_the_estimate_is_the_pure_function_on_the_sweeps(envs: list[Environment]) -> None:
     c = compare(envs, ControllerSpec("sc", {"k": 4}), ControllerSpec("cmc"), BETAS, protocol=FEW)
     for row in c.rows:
-        expected = matched_advantage_over(_points(row.a_results), _points(row.b_results))
-        assert (row.advantage, row.points_used) == expected
+        a, b = _points(row.a_results), _points(row.b_results)
+        assert (row.advantage, row.points_used, row.basis) == advantage(a, b)
+        assert (row.ratio, row.ratio_points) == (matched_accuracy(b, a), row.ratio_points)

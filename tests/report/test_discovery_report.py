@@ -180,8 +180,9 @@ def test_the_heldout_tables_are_summary_json(report: Path, view: RunView) -> Non
         for env, records in per_env.items()
         for r in records
     ]
-    # per held-out environment: the selection and cmc at 3 betas, sc at 5 k, asc, esc, pp
-    assert len(rows) == len(expected) == 2 * (3 + 5 + 1 + 1 + 1 + 3)
+    # per held-out environment: the selection and cmc at 3 betas, sc at 5 k, asc at 8
+    # thresholds, esc at 9 windows, pp
+    assert len(rows) == len(expected) == 2 * (3 + 5 + 8 + 9 + 1 + 3)
     by_key = {(r["env"], r["controller"], r["point"]): r for r in rows}
     html = (report / "index.html").read_text()
     for env, name, r in expected:
@@ -215,7 +216,9 @@ def test_progress_is_the_search_split_at_the_highest_beta(report: Path, view: Ru
             sum(r["result"]["avg_total_tokens"] for r in top) / len(envs)
         )
     references = {r["id"]: r for r in rows if r["kind"] == "baseline"}
-    assert list(references) == ["sc k=64", "asc", "esc", "parallel_probe", "cmc β=1"]
+    assert list(references) == [
+        "sc k=64", "asc threshold=0.995", "esc window=16", "parallel_probe", "cmc β=1"
+    ]  # fmt: skip
     sc64 = [view.search_baselines["sc"][e][-1]["result"]["accuracy"] for e in envs]
     assert float(references["sc k=64"]["accuracy"]) == pytest.approx(sum(sc64) / len(envs))
     prog = progress(view)

@@ -211,3 +211,52 @@ def test_bold_only_when_the_best_is_clear_of_every_interval() -> None:
     assert not any(averages.best(r, 0) for r in averages.rows)
     alone = _table((90.0, (85.0, 95.0)))
     assert not alone.best(alone.rows[0], 0)
+
+
+def test_comparisons_against_the_first_controller_are_the_library_metrics(
+    data: ReportData, folder: Path
+) -> None:
+    from autotts.evaluate import matched_accuracy, matched_advantage
+
+    rows = list(csv.DictReader(io.StringIO((folder / "comparisons.csv").read_text())))
+    first = data.controllers[0].label
+    others = [c.label for c in data.controllers[1:]]
+    assert [r["controller"] for r in rows] == [
+        label for label in others for _ in range(len(data.envs) + 1)
+    ]
+    assert {r["reference"] for r in rows} == {first}
+
+    def points(label: str, env: int) -> list[tuple[float, float]]:
+        return [(p.result.avg_total_tokens, p.result.accuracy) for p in data.curve(label, env)]
+
+    def number(text: str) -> float | None:
+        return None if text == "" else float(text)
+
+    for label in others:
+        mine = [r for r in rows if r["controller"] == label]
+        for env, row in enumerate(mine[:-1]):
+            a, b = points(first, env), points(label, env)
+            ratio = matched_accuracy(b, a)
+            assert number(row["token_ratio"]) == (None if ratio is None else pytest.approx(ratio))
+            if row["basis"] == "a":
+                assert number(row["advantage"]) == pytest.approx(matched_advantage(b, a))
+            elif row["basis"] == "b":
+                assert number(row["advantage"]) == pytest.approx(-matched_advantage(a, b))
+            else:
+                assert row["advantage"] == ""
+            for value in ("advantage", "token_ratio"):
+                if row[value]:
+                    assert float(row[f"{value}_ci95_lo"]) <= float(row[f"{value}_ci95_hi"])
+        assert mine[-1]["environment"] == "overall"
+    assert any(r["token_ratio"] for r in rows)  # the fixture has comparable sweeps
+    html = (folder / "index.html").read_text()
+    assert f"Against {first}" in html and "B/A tokens" in html
+    assert "comparisons.md" in html
+
+
+def test_no_comparisons_with_a_single_controller(tmp_path: Path) -> None:
+    one = evaluate_report(
+        small_envs()[:1], parse_controllers(["cmc:beta=0,1"]), settings=EvalSettings(PROTOCOL)
+    )
+    sections = evaluation_sections(one, tmp_path, with_map=False)
+    assert "comparisons" not in [s.id for s in sections]

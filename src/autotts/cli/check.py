@@ -49,8 +49,9 @@ def check_controller(
 ) -> None:
     """Check a controller the way discovery checks candidates: the sandbox's static policy
     (allowed imports, no introspection; every violation with its line), then, in the sandbox,
-    the beta contract — one knob, average tokens non-decreasing in beta, a meaningful budget
-    range — on the given environments (a synthetic 30-question one by default).
+    the beta contract — one knob, average tokens rising strictly with beta by at most 2x per
+    step, a meaningful budget range — on the given environments (a synthetic 30-question one
+    by default).
 
     Prints one line per problem and exits 1 if there is any; exits 0 and says OK otherwise.
     """

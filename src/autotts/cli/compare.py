@@ -144,6 +144,12 @@ def _advantage(value: float | None, ci: tuple[float, float] | None) -> tuple[str
     return f"{value:+.2f}", "" if ci is None else f"{ci[0]:+.2f} … {ci[1]:+.2f}"
 
 
+def _ratio(value: float | None, ci: tuple[float, float] | None) -> tuple[str, str]:
+    if value is None:
+        return "n/a", ""
+    return f"{value:.2f}", "" if ci is None else f"{ci[0]:.2f} … {ci[1]:.2f}"
+
+
 def _cells(a: Side, b: Side) -> list[str]:
     return [
         _tokens(a),
@@ -167,10 +173,14 @@ def print_comparison(c: Comparison) -> None:
     table = Table(
         title=f"A = {c.a}, B = {c.b}: {first.protocol} protocol, {first.replicates} "
         f"replicates, {first.match} matching",
-        caption="accuracy in %, tokens per question. B−A: mean over A's points within B's "
-        "token range of B's accuracy (interpolated in log tokens) minus A's; points: how many "
-        "of A's (or, marked B, of B's points within A's range when none of A's is). 95% CI: "
-        f"paired bootstrap over questions, {c.resamples} resamples.",
+        caption="accuracy in %, tokens per question. B−A: matched-token advantage, the mean "
+        "over A's points within B's token range of B's accuracy (interpolated in log tokens) "
+        "minus A's; points: how many of A's (or, marked B, the mirror: B's points within A's "
+        "range, when none of A's is). B/A tok: matched-accuracy token ratio, the geometric "
+        "mean over A's points that B reaches of the tokens B needs for A's accuracy over A's "
+        "tokens (below 1: B is cheaper; an upper bound where B's cheapest point already "
+        "reaches it); reached: how many of A's points. 95% CIs: paired bootstrap over "
+        f"questions, {c.resamples} resamples.",
         box=box.SIMPLE_HEAD,
         collapse_padding=True,
         pad_edge=False,
@@ -186,17 +196,33 @@ def print_comparison(c: Comparison) -> None:
         "B−A",
         "95% CI",
         "points",
+        "B/A tok",
+        "95% CI",
+        "reached",
     ):
         table.add_column(name, justify="right", no_wrap=True)
     for r in c.rows:
         used = f"{r.points_used}" + (" B" if r.basis == "b" else "")
         name = r.env if by_path else f"{r.model}/{r.dataset}"
-        table.add_row(name, *_cells(r.a, r.b), *_advantage(r.advantage, r.ci95), used)
+        table.add_row(
+            name,
+            *_cells(r.a, r.b),
+            *_advantage(r.advantage, r.ci95),
+            used,
+            *_ratio(r.ratio, r.ratio_ci95),
+            f"{r.ratio_points}",
+        )
     o = c.overall
     table.add_section()
-    envs = f"{o.envs_used}/{o.envs} env" + ("s" if o.envs > 1 else "")
+    plural = "s" if o.envs > 1 else ""
     table.add_row(
-        "overall", *_cells(o.a, o.b), *_advantage(o.advantage, o.ci95), envs, style="bold"
+        "overall",
+        *_cells(o.a, o.b),
+        *_advantage(o.advantage, o.ci95),
+        f"{o.envs_used}/{o.envs} env{plural}",
+        *_ratio(o.ratio, o.ratio_ci95),
+        f"{o.ratio_envs_used}/{o.envs} env{plural}",
+        style="bold",
     )
     stdout_console().print(table)
 
@@ -249,10 +275,12 @@ def compare(
 ) -> None:
     """Sweep controllers A and B on the same chain orders and report, per environment and
     overall, the matched-token advantage of B over A: the mean over A's points within B's token
-    range of (B's accuracy interpolated linearly in log tokens there − A's accuracy), with a
-    paired bootstrap 95% interval over questions; plus each side's token range, peak accuracy
-    and accuracy at the highest beta. The overall advantage is the mean over the environments
-    where it is defined (n/a where the two sweeps do not overlap).
+    range of (B's accuracy interpolated linearly in log tokens there − A's accuracy); and the
+    matched-accuracy token ratio of B to A: the geometric mean over A's points that B reaches
+    of (tokens B needs for that accuracy / A's tokens), below 1 when B is cheaper. Each has a
+    paired bootstrap 95% interval over questions; each side's token range, peak accuracy and
+    accuracy at the highest beta are shown too. Overall: the mean advantage and the geometric
+    mean ratio over the environments where each is defined (n/a where it is nowhere).
 
     \b
     Examples:

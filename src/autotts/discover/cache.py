@@ -6,7 +6,9 @@ record is one JSON file under ``<cache dir>/baselines/``, named by the sha256 of
 the controller and its parameters, beta, the environment's content hash, protocol, replicates,
 seed, match, kappa_probe, budget, trace replicates, and a fingerprint of the autotts version and
 of the source of every module that makes the record (controllers, env, evaluate, data, the
-measuring code), so any change to that code invalidates the cache.
+measuring code, and ``discover/baselines.py``, which holds the list of baseline points), so any
+change to that code or to the point list invalidates the cache. A point's own parameters are
+in its key too (asc at threshold 0.9 and at 0.95 are two records).
 
 Writes are atomic (a temporary file renamed into place). An entry that cannot be read or does
 not hold what its key says is ignored with a warning and measured again; a cache directory that

@@ -29,7 +29,9 @@ def points(records: Sequence[Mapping[str, Any]]) -> list[Point]:
 
 
 def baseline_frontier(baselines: Mapping[str, Sweep], env: str) -> list[Point]:
-    """The envelope of every baseline's points on one environment."""
+    """The envelope of every baseline's points on one environment (average total tokens):
+    the joint frontier of sc over k, asc over its threshold, esc over its window,
+    parallel_probe and cmc over the betas (see :mod:`autotts.discover.baselines`)."""
     pts: list[Point] = []
     for sweep in baselines.values():
         pts += points(sweep.get(env, ()))
@@ -38,8 +40,11 @@ def baseline_frontier(baselines: Mapping[str, Sweep], env: str) -> list[Point]:
 
 def score(sweep: Sweep, baselines: Mapping[str, Sweep]) -> float | None:
     """Selection score on the search split: the mean over environments of the matched-token
-    advantage (accuracy points) over the baselines' joint frontier. None when no point of the
-    sweep lies within the frontier's token range on any environment."""
+    advantage (accuracy points, :func:`autotts.evaluate.matched_advantage`) of the sweep over
+    the baselines' joint frontier (:func:`baseline_frontier`, in total tokens): on each
+    environment, the mean over the frontier's points within the sweep's token range of (the
+    sweep's accuracy there − the frontier point's). None when, on every environment, no
+    frontier point lies within the sweep's token range."""
     per_env = []
     for env, records in sorted(sweep.items()):
         adv = matched_advantage(points(records), baseline_frontier(baselines, env))
@@ -58,7 +63,9 @@ def _curve(records: Sequence[Mapping[str, Any]], label: str) -> str:
         res = r["result"]
         label = r.get("label") or (f"b={r['beta']:g}" if r.get("beta") is not None else "")
         tag = f"{label} " if label else ""
-        cells.append(f"{tag}{res['accuracy']:.1f}%@{_k(res['avg_total_tokens'])}")
+        seq = res.get("avg_sequential_tokens")
+        at = _k(res["avg_total_tokens"]) + (f"/{_k(seq)}" if seq is not None else "")
+        cells.append(f"{tag}{res['accuracy']:.1f}%@{at}")
     return f"  {label}: " + ", ".join(cells)
 
 
@@ -121,9 +128,9 @@ def candidate_digest(
     lines = [
         f"### {cid}{header}",
         f"score (mean matched-token advantage vs the baseline "
-        f"frontier): {'n/a (no point in the baselines token range)' if s is None else f'{s:+.2f}'}",
+        f"frontier): {'n/a (no frontier point in its token range)' if s is None else f'{s:+.2f}'}",
     ]
-    lines.append("curve on the search split (accuracy @ avg tokens):")
+    lines.append("curve on the search split (accuracy @ avg total/sequential tokens):")
     envs = sorted(sweep)[:MAX_ENVS]
     for env in envs:
         recs = sweep[env]
@@ -156,7 +163,7 @@ def candidate_digest(
 
 
 def baselines_digest(baselines: Mapping[str, Sweep]) -> str:
-    lines = ["## Baselines on the search split (accuracy @ avg tokens)"]
+    lines = ["## Baselines on the search split (accuracy @ avg total/sequential tokens)"]
     for name, sweep in sorted(baselines.items()):
         lines.append(f"{name}:")
         for env in sorted(sweep)[:MAX_ENVS]:

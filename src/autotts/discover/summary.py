@@ -2,16 +2,18 @@
 
 It holds the selected candidate (id, code path, score), every candidate's status, the per-env
 sweeps on the search and held-out splits for the selection and the baselines, the held-out
-matched-token advantage of the selection over each baseline, and the proposer's spending.
+matched-token advantage and matched-accuracy token ratio of the selection against each
+baseline, and the proposer's spending.
 Timings are left out on purpose: an interrupted and resumed run gives the same file.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate import frontier_gap
+from ..evaluate import matched_accuracy, matched_advantage
 from .config import DiscoverConfig
 from .digest import Sweep, points
 from .history import CandidateRow
@@ -32,17 +34,33 @@ def _table(sweep: Sweep) -> dict[str, list[dict[str, Any]]]:
 
 
 def advantages(selected: Sweep, baselines: Mapping[str, Sweep]) -> dict[str, dict[str, Any]]:
-    """Per baseline: env → matched-token advantage of the selection (accuracy points; see
-    :func:`autotts.evaluate.frontier.frontier_gap`), and the mean over the environments where
-    it is defined."""
+    """Per baseline: env → matched-token advantage of the selection over the baseline's points
+    (accuracy points; :func:`autotts.evaluate.matched_advantage`), and the mean over the
+    environments where it is defined."""
     out: dict[str, dict[str, Any]] = {}
     for name, base in sorted(baselines.items()):
         per_env: dict[str, Any] = {}
         for env, records in sorted(selected.items()):
-            adv = frontier_gap(points(records), points(base.get(env, ())))
+            adv = matched_advantage(points(records), points(base.get(env, ())))
             per_env[env] = None if adv is None else round(adv, 3)
         defined = [v for v in per_env.values() if v is not None]
         per_env["mean"] = round(sum(defined) / len(defined), 3) if defined else None
+        out[name] = per_env
+    return out
+
+
+def token_ratios(selected: Sweep, baselines: Mapping[str, Sweep]) -> dict[str, dict[str, Any]]:
+    """Per baseline: env → matched-accuracy token ratio of the selection to the baseline
+    (:func:`autotts.evaluate.matched_accuracy`; below 1 the selection is cheaper), and the
+    geometric mean over the environments where it is defined."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, base in sorted(baselines.items()):
+        per_env: dict[str, Any] = {}
+        for env, records in sorted(selected.items()):
+            ratio = matched_accuracy(points(records), points(base.get(env, ())))
+            per_env[env] = None if ratio is None else round(ratio, 4)
+        defined = [math.log(v) for v in per_env.values() if v is not None and v > 0]
+        per_env["mean"] = round(math.exp(sum(defined) / len(defined)), 4) if defined else None
         out[name] = per_env
     return out
 
@@ -99,6 +117,9 @@ def build_summary(
         "heldout_advantage": (
             advantages(heldout_selected, heldout_baselines) if heldout_selected else None
         ),
+        "heldout_token_ratio": (
+            token_ratios(heldout_selected, heldout_baselines) if heldout_selected else None
+        ),
     }
 
 
@@ -125,16 +146,22 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append(f"held-out evaluation of the selection failed: {summary['heldout_error']}")
     adv = summary.get("heldout_advantage") or {}
     if adv:
-        lines.append("held-out matched-token advantage of the selection (accuracy points):")
+        lines.append(
+            "held-out matched-token advantage of the selection (accuracy points), and the "
+            "tokens it needs for the baseline's accuracies (x below 1: cheaper):"
+        )
         for name, per_env in adv.items():
             mean = per_env.get("mean")
-            lines.append(f"  vs {name:<15} " + ("n/a" if mean is None else f"{mean:+.2f}"))
+            ratio = (summary.get("heldout_token_ratio") or {}).get(name, {}).get("mean")
+            tokens = "" if ratio is None else f"   tokens at its accuracy x{ratio:.2f}"
+            lines.append(f"  vs {name:<15} " + ("n/a" if mean is None else f"{mean:+.2f}") + tokens)
     held = summary["heldout"].get("selected", {})
     for env, rows in held.items():
         top = rows[-1]
+        seq = top.get("avg_sequential_tokens")
+        where = top["point"] if seq is None else f"{seq:.0f} sequential; {top['point']}"
         lines.append(
-            f"  {env}: {top['accuracy']:.1f}% at {top['avg_total_tokens']:.0f} tokens "
-            f"({top['point']})"
+            f"  {env}: {top['accuracy']:.1f}% at {top['avg_total_tokens']:.0f} tokens ({where})"
         )
     if summary["spent_usd"]:
         lines.append(f"proposer spending: ${summary['spent_usd']:.4f}")

@@ -1,15 +1,26 @@
 """Evaluating controllers on replay environments: protocols, episodes, sweeps, statistics."""
 
-from .compare import Comparison, EnvComparison, Side, compare, compare_results, side_betas
+from .compare import (
+    Comparison,
+    EnvComparison,
+    Side,
+    advantage,
+    compare,
+    compare_results,
+    side_betas,
+    token_ratio,
+)
 from .envinfo import EnvStats, env_stats
 from .frontier import (
     Point,
     envelope,
-    frontier_gap,
     interpolate,
     matched_accuracy,
     matched_advantage,
-    matched_advantage_over,
+    matched_count,
+    measured_curve,
+    reached_count,
+    tokens_to_reach,
 )
 from .protocol import MAX_REPLICATES, PROTOCOLS, Protocol
 from .runner import ChunkResult, Episode, EpisodeError, new_session, play, run_chunk, run_episode
@@ -32,24 +43,28 @@ __all__ = [
     "Point",
     "Protocol",
     "Side",
+    "advantage",
     "bootstrap_ci",
     "compare",
     "compare_results",
     "env_stats",
     "envelope",
     "evaluate",
-    "frontier_gap",
     "interpolate",
     "matched_accuracy",
     "matched_advantage",
-    "matched_advantage_over",
+    "matched_count",
+    "measured_curve",
     "merge_betas",
     "merge_chunks",
     "new_session",
     "parse_betas",
     "play",
+    "reached_count",
     "run_chunk",
     "run_episode",
     "settings_from",
     "side_betas",
+    "token_ratio",
+    "tokens_to_reach",
 ]

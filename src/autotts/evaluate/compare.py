@@ -2,7 +2,8 @@
 
 Both controllers are swept with one protocol (so every episode of A has a twin of B on the same
 chain order) and compared per environment by the *matched-token advantage of B over A*
-(:func:`advantage`), with a paired bootstrap interval over questions.
+(:func:`advantage`) and the *matched-accuracy token ratio of B to A* (:func:`token_ratio`),
+each with a paired bootstrap interval over questions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..controllers import ControllerSpec, uses_beta
 from ..data import Environment
-from .frontier import Point, matched_advantage_over
+from .frontier import Point, matched_accuracy, matched_advantage, matched_count, reached_count
 from .protocol import Protocol
 from .settings import DEFAULT_BETAS, SETTINGS_FIELDS, EvalSettings
 from .sweep import EvalResult, evaluate, settings_from
@@ -36,8 +37,9 @@ class Side:
 
 @dataclass(frozen=True)
 class EnvComparison:
-    """A and B on one environment. ``basis`` says whose points were averaged: ``"a"`` (A's points
-    within B's range, the definition) or ``"b"`` (the fallback of :func:`advantage`)."""
+    """A and B on one environment. ``basis`` says whose points the advantage averaged: ``"a"``
+    (A's points within B's range, the definition) or ``"b"`` (the mirror fallback of
+    :func:`advantage`). ``ratio`` is :func:`token_ratio` over ``ratio_points`` of A's points."""
 
     env: str
     model: str
@@ -50,11 +52,15 @@ class EnvComparison:
     basis: str | None
     a_results: tuple[EvalResult, ...]
     b_results: tuple[EvalResult, ...]
+    ratio: float | None = None  # B's tokens / A's at A's accuracies
+    ratio_ci95: tuple[float, float] | None = None
+    ratio_points: int = 0
 
 
 @dataclass(frozen=True)
 class Overall:
-    """Means over environments; the advantage over those where it is defined."""
+    """Means over environments: the advantage's arithmetic mean and the ratio's geometric mean,
+    each over the environments where it is defined."""
 
     a: Side
     b: Side
@@ -62,6 +68,9 @@ class Overall:
     ci95: tuple[float, float] | None
     envs_used: int
     envs: int
+    ratio: float | None = None
+    ratio_ci95: tuple[float, float] | None = None
+    ratio_envs_used: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ class Comparison:
                 "b": _side_json(self.overall.b),
                 **_advantage_json(self.overall.advantage, self.overall.ci95),
                 "envs_used": self.overall.envs_used,
+                **_ratio_json(self.overall.ratio, self.overall.ratio_ci95),
+                "ratio_envs_used": self.overall.ratio_envs_used,
                 "envs": self.overall.envs,
             },
         }
@@ -113,6 +124,10 @@ def _advantage_json(value: float | None, ci: tuple[float, float] | None) -> dict
     return {"advantage": value, "advantage_ci95": list(ci) if ci is not None else None}
 
 
+def _ratio_json(value: float | None, ci: tuple[float, float] | None) -> dict[str, Any]:
+    return {"token_ratio": value, "token_ratio_ci95": list(ci) if ci is not None else None}
+
+
 def _row_json(r: EnvComparison) -> dict[str, Any]:
     return {
         "env": r.env,
@@ -123,6 +138,8 @@ def _row_json(r: EnvComparison) -> dict[str, Any]:
         **_advantage_json(r.advantage, r.ci95),
         "points_used": r.points_used,
         "basis": r.basis,
+        **_ratio_json(r.ratio, r.ratio_ci95),
+        "ratio_points": r.ratio_points,
     }
 
 
@@ -159,26 +176,34 @@ def summarize(results: Sequence[EvalResult]) -> Side:
 
 
 def advantage(a: Sequence[Point], b: Sequence[Point]) -> tuple[float | None, int, str | None]:
-    """(B − A, points averaged, basis). The definition is :func:`matched_advantage_over` (A's
-    points within B's range, basis ``"a"``). When none of A's points lies within B's range —
-    B a single point (a fixed baseline such as ``sc``), say — it is the mirror image: the mean
-    over B's points within A's range of (B's accuracy − A's interpolated there), basis ``"b"``.
-    ``(None, 0, None)`` when neither side's range covers a point of the other."""
-    value, used = matched_advantage_over(a, b)
+    """(B − A, points averaged, basis). The definition is ``matched_advantage(b, a)`` (B the
+    candidate, A the reference: A's points within B's range, basis ``"a"``). When none of A's
+    points lies within B's range — B a single point (a fixed baseline such as ``sc``), say —
+    the mirror fallback ``-matched_advantage(a, b)`` (A the candidate: B's points within A's
+    range, basis ``"b"``). ``(None, 0, None)`` when neither covers a point of the other."""
+    value = matched_advantage(b, a)
     if value is not None:
-        return value, used, "a"
-    mirrored, used = matched_advantage_over(b, a)
+        return value, matched_count(b, a), "a"
+    mirrored = matched_advantage(a, b)
     if mirrored is not None:
-        return -mirrored, used, "b"
+        return -mirrored, matched_count(a, b), "b"
     return None, 0, None
+
+
+def token_ratio(a: Sequence[Point], b: Sequence[Point]) -> tuple[float | None, int]:
+    """(ratio, points averaged): ``matched_accuracy(b, a)``, the tokens B needs to reach A's
+    accuracies over A's tokens (geometric mean over the points of A that B reaches; below 1 B
+    is cheaper), and how many of A's points B reaches. ``(None, 0)`` when B reaches none."""
+    return matched_accuracy(b, a), reached_count(b, a)
 
 
 def _resampled(
     a: Sequence[EvalResult], b: Sequence[EvalResult], resamples: int, rng: np.random.Generator
-) -> np.ndarray:
-    """The advantage under ``resamples`` paired bootstrap draws of the questions: each draw
-    resamples question indices with replacement and recomputes every point's accuracy of both
-    sweeps from the same indices; tokens stay at their measured averages."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The advantage and the token ratio under ``resamples`` paired bootstrap draws of the
+    questions (NaN in a draw where one is undefined): each draw resamples question indices with
+    replacement and recomputes every point's accuracy of both sweeps from the same indices;
+    tokens stay at their measured averages."""
     import numpy as np
 
     pa = np.array([r.per_question_accuracy for r in a], dtype=float)
@@ -190,40 +215,56 @@ def _resampled(
     np.add.at(weights, (np.arange(resamples)[:, None], rng.integers(0, n, (resamples, n))), 1 / n)
     acc_a, acc_b = 100 * pa @ weights.T, 100 * pb @ weights.T  # (points, resamples)
     ta, tb = [r.avg_total_tokens for r in a], [r.avg_total_tokens for r in b]
-    out = np.empty(resamples)
+    adv, ratio = np.empty(resamples), np.empty(resamples)
     for k in range(resamples):
-        value, _, _ = advantage(
-            list(zip(ta, acc_a[:, k].tolist(), strict=True)),
-            list(zip(tb, acc_b[:, k].tolist(), strict=True)),
-        )
-        out[k] = math.nan if value is None else value
-    return out
+        pts_a = list(zip(ta, acc_a[:, k].tolist(), strict=True))
+        pts_b = list(zip(tb, acc_b[:, k].tolist(), strict=True))
+        value, _, _ = advantage(pts_a, pts_b)
+        adv[k] = math.nan if value is None else value
+        r = matched_accuracy(pts_b, pts_a)
+        ratio[k] = math.nan if r is None else r
+    return adv, ratio
 
 
-def _ci(samples: np.ndarray) -> tuple[float, float]:
+def _ci(samples: np.ndarray) -> tuple[float, float] | None:
+    """The 2.5 and 97.5 percentiles over the draws where the value is defined; None if none is.
+    (The advantage is defined in every draw or none, since it depends on tokens only; the
+    ratio can be undefined in a draw where B no longer reaches any of A's accuracies.)"""
     import numpy as np
 
-    lo, hi = np.percentile(samples, [2.5, 97.5])
+    defined = samples[~np.isnan(samples)]
+    if defined.size == 0:
+        return None
+    lo, hi = np.percentile(defined, [2.5, 97.5])
     return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class _Draws:
+    advantage: np.ndarray | None  # None when the estimate is undefined
+    ratio: np.ndarray | None
 
 
 def _compare_env(
     a: Sequence[EvalResult], b: Sequence[EvalResult], resamples: int, seed: int, index: int
-) -> tuple[EnvComparison, np.ndarray | None]:
-    """One environment's row and its bootstrap draws (None when the advantage is undefined).
-    Draws are seeded by (seed, environment index): environments resample independently."""
+) -> tuple[EnvComparison, _Draws]:
+    """One environment's row and its bootstrap draws. Draws are seeded by (seed, environment
+    index): environments resample independently."""
     import numpy as np
 
     value, used, basis = advantage(points(a), points(b))
-    samples = None
-    if value is not None:
-        samples = _resampled(a, b, resamples, np.random.default_rng([seed % 2**64, index]))
+    ratio, reached = token_ratio(points(a), points(b))
+    draws = _Draws(None, None)
+    if value is not None or ratio is not None:
+        adv_s, ratio_s = _resampled(a, b, resamples, np.random.default_rng([seed % 2**64, index]))
+        draws = _Draws(adv_s if value is not None else None, ratio_s if ratio is not None else None)
     first = a[0]
     row = EnvComparison(
         first.env, first.model, first.dataset, summarize(a), summarize(b), value,
-        _ci(samples) if samples is not None else None, used, basis, tuple(a), tuple(b),
+        _ci(draws.advantage) if draws.advantage is not None else None, used, basis, tuple(a),
+        tuple(b), ratio, _ci(draws.ratio) if draws.ratio is not None else None, reached,
     )  # fmt: skip
-    return row, samples
+    return row, draws
 
 
 def _mean_side(sides: Sequence[Side]) -> Side:
@@ -256,7 +297,9 @@ def compare_results(
     """Compare two sweeps already evaluated on the same ``n_envs`` environments, env-major as
     ``evaluate`` returns them, under one protocol (so paired): per-environment rows and the
     overall row, whose advantage is the mean over the environments where it is defined and
-    whose interval averages the environments' bootstrap draws."""
+    whose interval averages the environments' bootstrap draws; the token ratio likewise, as a
+    geometric mean (a draw where some environment's ratio is undefined is left out of the
+    overall interval)."""
     import numpy as np
 
     by_a, by_b = _split(results_a, n_envs), _split(results_b, n_envs)
@@ -265,7 +308,16 @@ def compare_results(
     pairs = enumerate(zip(by_a, by_b, strict=True))
     drawn = [_compare_env(a, b, resamples, seed, i) for i, (a, b) in pairs]
     rows = [row for row, _ in drawn]
-    used = [(row.advantage, s) for row, s in drawn if row.advantage is not None and s is not None]
+    used = [
+        (r.advantage, d.advantage)
+        for r, d in drawn
+        if r.advantage is not None and d.advantage is not None
+    ]
+    logs = [
+        (math.log(r.ratio), np.log(d.ratio))
+        for r, d in drawn
+        if r.ratio is not None and d.ratio is not None
+    ]
     overall = Overall(
         _mean_side([r.a for r in rows]),
         _mean_side([r.b for r in rows]),
@@ -273,6 +325,9 @@ def compare_results(
         _ci(np.mean([s for _, s in used], axis=0)) if used else None,
         len(used),
         len(rows),
+        math.exp(sum(v for v, _ in logs) / len(logs)) if logs else None,
+        _ci(np.exp(np.mean([s for _, s in logs], axis=0))) if logs else None,
+        len(logs),
     )
     label_a, label_b = _label(results_a[0]), _label(results_b[0])
     return Comparison(label_a, label_b, tuple(rows), overall, resamples, seed)
@@ -294,9 +349,10 @@ def compare(
     budget: float | None = None,
 ) -> Comparison:
     """Sweep A and B on ``envs`` with the same protocol (hence the same chain orders) and compare
-    them: per environment, the matched-token advantage of B over A (:func:`advantage`), each
-    side's token range, peak accuracy and accuracy at the highest beta, and a paired bootstrap
-    95 % interval of the advantage over questions (``resamples`` draws seeded by the protocol's
+    them: per environment, the matched-token advantage of B over A (:func:`advantage`), the
+    matched-accuracy token ratio of B to A (:func:`token_ratio`), each side's token range, peak
+    accuracy and accuracy at the highest beta, and paired bootstrap 95 % intervals of the
+    advantage and the ratio over questions (``resamples`` draws seeded by the protocol's
     seed). Each side is swept at :func:`side_betas`. The interval is an approximation: it
     resamples accuracies and keeps each point's tokens at their measured averages.
     ``settings`` is as for :func:`~autotts.evaluate.evaluate` (so are the older keywords)."""

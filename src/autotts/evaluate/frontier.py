@@ -1,8 +1,17 @@
-"""Accuracy–cost frontiers: comparing sweeps at matched token counts.
+"""Accuracy–cost frontiers and the two ways this project compares sweeps.
 
-A sweep is a list of (tokens, accuracy) points, one per beta (or k). Two sweeps are compared
-where both have points: accuracy is interpolated linearly in log tokens, because doubling the
-budget is the natural unit of spending in test-time scaling.
+A sweep is a list of (tokens, accuracy) points, one per beta (or k). Along the token axis
+everything is linear in log tokens, because doubling the budget is the natural unit of spending
+in test-time scaling. Two comparisons, each with one implementation here:
+
+- :func:`matched_advantage`: how many accuracy points the candidate gains at the reference's
+  token counts (same tokens, compare accuracy).
+- :func:`matched_accuracy`: how many tokens the candidate needs to reach the reference's
+  accuracies, as a ratio (same accuracy, compare tokens).
+
+Both read the candidate as measured (:func:`measured_curve`: a dip stays a dip) and average over
+the reference's points; to compare against a frontier, pass ``envelope(points)`` as the
+reference. Points with no tokens are ignored (they have no log).
 """
 
 from __future__ import annotations
@@ -45,38 +54,6 @@ def interpolate(curve: Sequence[Point], tokens: float) -> float | None:
     return curve[-1][1]
 
 
-def matched_advantage(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
-    """Mean over the candidate's points that lie within the reference's token range of
-    (candidate accuracy − reference accuracy interpolated at that token count), in points of
-    accuracy. The reference is taken as its envelope (its best accuracy for the tokens).
-    None when no candidate point lies within the range."""
-    ref = envelope(reference)
-    diffs = []
-    for t, a in candidate:
-        r = interpolate(ref, t)
-        if r is not None:
-            diffs.append(a - r)
-    return sum(diffs) / len(diffs) if diffs else None
-
-
-def frontier_gap(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
-    """:func:`matched_advantage`, and where no candidate point lies within the reference's
-    range (a reference with a single point, say), the mirror image: the mean over the
-    reference's points within the candidate's range of (candidate accuracy interpolated there −
-    reference accuracy). None when the two do not overlap at all."""
-    cand, ref = list(candidate), list(reference)
-    adv = matched_advantage(cand, ref)
-    if adv is not None:
-        return adv
-    curve = envelope(cand)
-    diffs = []
-    for t, a in ref:
-        c = interpolate(curve, t)
-        if c is not None:
-            diffs.append(c - a)
-    return sum(diffs) / len(diffs) if diffs else None
-
-
 def measured_curve(points: Iterable[Point]) -> list[Point]:
     """A sweep as measured, sorted by tokens (not its envelope: a dip stays a dip); points at
     the same token count are merged into their mean accuracy."""
@@ -86,46 +63,86 @@ def measured_curve(points: Iterable[Point]) -> list[Point]:
     return [(t, sum(acc) / len(acc)) for t, acc in sorted(by_tokens.items())]
 
 
-def matched_advantage_over(
-    a_points: Iterable[Point], b_points: Iterable[Point]
-) -> tuple[float | None, int]:
-    """How much better sweep B is than sweep A at A's token counts: the mean over A's points
-    whose token count lies within B's token range of (B's accuracy interpolated linearly in log
-    tokens at that count − A's accuracy), in points of accuracy, with the number of A's points
-    averaged; ``(None, 0)`` when none lies within B's range.
+def _positive_curve(points: Iterable[Point]) -> list[Point]:
+    return [p for p in measured_curve(points) if p[0] > 0]
 
-    B's curve is :func:`measured_curve` (its points as swept, sorted by tokens). At a token
-    count B measured, B's measured accuracy is used as is, not re-interpolated, so a sweep
-    compared with itself gives exactly 0. Mind the orientation: :func:`matched_advantage`
-    (candidate, reference) is candidate − reference and takes the reference's envelope."""
-    curve = measured_curve(b_points)
+
+def _advantage_terms(candidate: Iterable[Point], reference: Iterable[Point]) -> list[float]:
+    curve = _positive_curve(candidate)
     measured = dict(curve)
-    diffs = []
-    for t, a in a_points:
-        b = measured[t] if t in measured else interpolate(curve, t)
-        if b is not None:
-            diffs.append(b - a)
-    if not diffs:
-        return None, 0
-    return sum(diffs) / len(diffs), len(diffs)
-
-
-def matched_accuracy(candidate, reference):  # TEMP stub until helper B lands
-    import math as _m
-
-    curve = measured_curve(candidate)
     terms = []
     for t, a in reference:
-        need = None
-        for i, (t1, a1) in enumerate(curve):
-            if a1 >= a:
-                if i == 0 or a1 == a:
-                    need = t1
-                else:
-                    t0, a0 = curve[i - 1]
-                    w = (a - a0) / (a1 - a0)
-                    need = _m.exp(_m.log(t0) + w * (_m.log(t1) - _m.log(t0)))
-                break
-        if need is not None and t > 0:
-            terms.append(_m.log(need / t))
-    return _m.exp(sum(terms) / len(terms)) if terms else None
+        c = measured[t] if t in measured else interpolate(curve, t)
+        if c is not None:
+            terms.append(c - a)
+    return terms
+
+
+def matched_advantage(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
+    """Matched-token advantage, in points of accuracy: the mean over the reference's points
+    whose token count lies within the candidate's token range (ends included) of (the
+    candidate's accuracy at that token count − the reference point's accuracy).
+
+    The candidate is its :func:`measured_curve`, interpolated linearly in log tokens; at a token
+    count the candidate measured, its measured accuracy is used as is, so a sweep compared with
+    itself gives exactly 0. A single-point candidate is compared only with reference points at
+    its own token count. Positive: the candidate is more accurate for the same tokens. None
+    when no reference point lies within the candidate's range. Against a frontier, pass
+    ``envelope(points)`` as the reference."""
+    terms = _advantage_terms(candidate, reference)
+    return sum(terms) / len(terms) if terms else None
+
+
+def matched_count(candidate: Iterable[Point], reference: Iterable[Point]) -> int:
+    """How many reference points :func:`matched_advantage` averages (0 when it is None)."""
+    return len(_advantage_terms(candidate, reference))
+
+
+def tokens_to_reach(curve: Sequence[Point], accuracy: float) -> float | None:
+    """Tokens a measured curve (sorted by tokens, as :func:`measured_curve` gives) needs to
+    reach ``accuracy``: on the first segment whose end reaches it, the token count where the
+    segment crosses it, linear in log tokens; the first point's tokens when that point already
+    reaches it (an upper bound: the curve says nothing about fewer tokens); None when no point
+    reaches it."""
+    for i, (t1, a1) in enumerate(curve):
+        if a1 < accuracy:
+            continue
+        if i == 0 or a1 == accuracy:
+            return t1
+        t0, a0 = curve[i - 1]
+        w = (accuracy - a0) / (a1 - a0)  # a0 < accuracy < a1
+        return math.exp(math.log(t0) + w * (math.log(t1) - math.log(t0)))
+    return None
+
+
+def _accuracy_terms(candidate: Iterable[Point], reference: Iterable[Point]) -> list[float]:
+    curve = _positive_curve(candidate)
+    terms = []
+    for t, a in reference:
+        needed = tokens_to_reach(curve, a) if t > 0 else None
+        if needed is not None:
+            terms.append(math.log(needed / t))
+    return terms
+
+
+def matched_accuracy(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
+    """Matched-accuracy token ratio: the geometric mean over the reference's points that the
+    candidate reaches of (tokens the candidate needs to reach that point's accuracy / the
+    point's tokens). Below 1 the candidate is cheaper: 0.6 means it reaches the reference's
+    accuracies with 40 % fewer tokens ("tokens saved at X's accuracy" = 1 − the ratio against
+    X's single point).
+
+    "Tokens needed" is :func:`tokens_to_reach` on the candidate's :func:`measured_curve`: where
+    its first segment reaching the accuracy crosses it, linear in log tokens. When the
+    candidate's cheapest point already reaches it, that point's tokens are used, an upper bound
+    (the true ratio may be lower still). A sweep compared with itself gives exactly 1 when its
+    accuracy rises strictly with tokens; a plateau or dip gives less, since an earlier point
+    already reaches a later point's accuracy. None when the candidate reaches none of the
+    reference's accuracies. Against a frontier, pass ``envelope(points)`` as the reference."""
+    terms = _accuracy_terms(candidate, reference)
+    return math.exp(sum(terms) / len(terms)) if terms else None
+
+
+def reached_count(candidate: Iterable[Point], reference: Iterable[Point]) -> int:
+    """How many reference points :func:`matched_accuracy` averages (0 when it is None)."""
+    return len(_accuracy_terms(candidate, reference))

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..data import Environment, apply_matching, content_hash
 from ..evaluate import run_episode
+from . import comparisons
 from .episode_map import EpisodeGrid, episode_figure, episode_grid
 from .frontier import frontier_figure
 from .html import Section, esc, figure, links, table_html, write_index
@@ -103,6 +104,18 @@ def _table_section(data: ReportData, out: Path, search: Sequence[str] | None) ->
     files = ("table.md", "table.csv", "table.tex")
     body = table_html(table) + f'<p class="note">Also as {links(files)}.</p>'
     return Section("tables", "Tables", body, files)
+
+
+def _comparison_section(data: ReportData, out: Path) -> Section | None:
+    """Every controller against the first, at matched tokens and at matched accuracy."""
+    found = comparisons.compare_all(data)
+    if found is None:
+        return None
+    (out / "comparisons.md").write_text(comparisons.to_markdown(found), encoding="utf-8")
+    (out / "comparisons.csv").write_text(comparisons.to_csv(found), encoding="utf-8")
+    files = ("comparisons.md", "comparisons.csv")
+    body = comparisons.to_html(found) + f'<p class="note">Also as {links(files)}.</p>'
+    return Section("comparisons", f"Against {found.reference}", body, files)
 
 
 def _map_section(
@@ -205,8 +218,10 @@ def evaluation_sections(
     provenance: Provenance | None = None,
 ) -> list[Section]:
     """Write the evaluation figures and tables into ``out_dir``; return their sections: the
-    frontiers, the table, the episode map (``episode``, default: a representative question of
-    the first environment; none when ``with_map`` is false) and the setup. The JSON files
+    frontiers, the table, every controller against the first (matched-token advantage and
+    matched-accuracy token ratio, with paired intervals; none with one controller), the episode
+    map (``episode``, default: a representative question of the first environment; none when
+    ``with_map`` is false) and the setup. The JSON files
     record ``provenance`` (default: this process, now)."""
     made = (provenance or Provenance.now()).to_json()
     search_sets, held_out = split_datasets(data, search)
@@ -214,6 +229,9 @@ def evaluation_sections(
     colours = controller_colours(data.controllers)
     sections = _frontier_sections(data, out_dir, colours, splits)
     sections.append(_table_section(data, out_dir, search))
+    compared = _comparison_section(data, out_dir)
+    if compared is not None:
+        sections.append(compared)
     if with_map:
         sections.append(_map_section(data, out_dir, colours, episode or MapChoice(), made))
     sections.append(_setup_section(data, out_dir, splits, made))
