@@ -34,10 +34,16 @@ RESAMPLES = 1000
 SEED_NAMES = ("cmc", "sc", "parallel_probe", "asc")  # the order of evolve's seed_genomes()
 
 
+def _placed(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records that can be placed on a log-token axis: a point that spent no tokens (a
+    baseline on a degenerate environment) has no place there."""
+    return [r for r in records if r["result"]["avg_total_tokens"] > 0]
+
+
 def _frontier_points(baselines: Mapping[str, Sweep], env: str) -> list[Point]:
     out: list[Point] = []
     for sweep in baselines.values():
-        out += points(sweep.get(env, ()))
+        out += points(_placed(sweep.get(env, ())))
     return out
 
 
@@ -96,8 +102,9 @@ def paired_advantage(
 
     per_env: dict[str, float | None] = {}
     draws = []
-    for i, (env, records) in enumerate(sorted(selected.items())):
-        base = [r for sweep in baselines.values() for r in sweep.get(env, ())]
+    for i, (env, all_records) in enumerate(sorted(selected.items())):
+        records = _placed(all_records)
+        base = [r for sweep in baselines.values() for r in _placed(sweep.get(env, ()))]
         adv = matched_advantage(points(records), envelope(_frontier_points(baselines, env)))
         per_env[env] = None if adv is None else round(adv, 3)
         if adv is not None:
@@ -125,7 +132,8 @@ def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float] | None:
         others = {n: s for n, s in baselines.items() if n != name}
         gaps = []
         for env, records in sorted(baselines[name].items()):
-            gap = frontier_gap(points(records), envelope(_frontier_points(others, env)))
+            mine = points(_placed(records))
+            gap = frontier_gap(mine, envelope(_frontier_points(others, env)))
             if gap is not None:
                 gaps.append(gap)
         if gaps:
