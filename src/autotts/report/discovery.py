@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery_data import HeldoutData, Progress, chosen_id, heldout_data, progress
 from .discovery_plots import heldout_figure, progress_figure
+from .discovery_search import load_search, search_section
 from .html import Section, esc, figure, links, table_html
 from .tables import fmt_tokens, to_markdown
 
@@ -121,12 +122,39 @@ def _progress_summary(view: RunView, prog: Progress) -> str:
     status = ", ".join(f"{n} {esc(s)}" for s, n in counts.most_common())
     text = f"{len(view.candidates)} candidate(s) from {_rounds_text(view)}: {status or 'none yet'}."
     if prog.chosen is not None:
-        what = "Selected" if prog.finished else "Best so far"
         score = next(c.score for c in view.candidates if c.id == prog.chosen)
-        text += f" {what}: <b>{esc(prog.chosen)}</b> (search score {_score(score)})."
+        summary = view.summary or {}
+        if prog.finished and "beats_baselines" in summary and not summary["beats_baselines"]:
+            text += " " + _no_win(summary, prog.chosen, score)
+        else:
+            what = "Selected" if prog.finished else "Best so far"
+            text += f" {what}: <b>{esc(prog.chosen)}</b> (search score {_score(score)}"
+            text += f"{_ci_text(summary)})."
     elif prog.finished:
         text += " No candidate passed every check: nothing was selected."
     return text
+
+
+def _ci_text(summary: dict[str, Any]) -> str:
+    ci = (summary.get("search_advantage") or {}).get("ci95")
+    return f", 95 % CI {ci[0]:+.2f} to {ci[1]:+.2f}" if ci else ""
+
+
+def _no_win(summary: dict[str, Any], chosen: str, score: float | None) -> str:
+    """The plain statement of a finished run whose selection does not beat the baselines."""
+    best = summary.get("best_baseline")
+    seed = summary.get("selection_is_seed")
+    why = (
+        f"it is the evolve proposer's {esc(seed)} seed genome, unchanged"
+        if seed
+        else "its interval does not lie above the baselines' joint frontier"
+    )
+    return (
+        "<b>Nothing beat the baselines on the search split</b>"
+        + (f": best is <b>{esc(best)}</b>" if best else "")
+        + f". The best candidate, {esc(chosen)} (search score {_score(score)}"
+        + f"{_ci_text(summary)}), is kept as the selection, but {why}."
+    )
 
 
 # ---------------------------------------------------------------------- candidate table
@@ -261,6 +289,16 @@ def _heldout_section(view: RunView, out: Path, run_dir: Path | None) -> Section:
         "published settings. Markers grow along each sweep; bars: 95 % bootstrap intervals over "
         "questions."
     )
+    below = view.summary.get("heldout_below") or []
+    if below:
+        intro += (
+            "<p><b>"
+            + "; ".join(
+                f"Below {esc(b['baseline'])} on held-out by {b['by']:.2f} points" for b in below
+            )
+            + "</b> (the selection's mean matched-token advantage over that baseline on the "
+            "held-out split is negative: the baseline's curve lies above it).</p>"
+        )
     body = intro + figure("heldout_frontier", "held-out frontier", esc(caption))
     if adv:
         body += (
@@ -340,13 +378,18 @@ def discovery_sections(
     view: RunView, out_dir: str | Path, run_dir: str | Path | None = None
 ) -> list[Section]:
     """Write the discovery report's figures, tables and code copies into ``out_dir``; return
-    its sections: progress per round, candidates, held-out comparison, run setup. ``run_dir``
-    (the run directory) is only used to name it in notes and copy its ``summary.json``."""
+    its sections: progress per round, the search (when ``run_dir`` holds an evolve state),
+    candidates, held-out comparison, run setup. ``run_dir`` (the run directory) is read for
+    its ``summary.json`` (copied) and ``evolve/state.json``, and named in notes."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rd = Path(run_dir) if run_dir is not None else None
+    sections = [_progress_section(view, out)]
+    search = load_search(rd / "evolve" / "state.json", view.candidates) if rd else None
+    if search is not None and search.members:  # an evolve run: the search itself
+        sections.append(search_section(search, out))
     return [
-        _progress_section(view, out),
+        *sections,
         _candidates_section(view, out),
         _heldout_section(view, out, rd),
         _setup_section(view, out, rd),
