@@ -195,8 +195,14 @@ def test_quick_sets_replicates_and_betas_unless_given(run: Run, tmp_path: Path) 
         "--json",
     )
     assert r.exit_code == 0, r.output
-    cfg = json.loads(r.stdout)["config"]
+    printed = json.loads(r.stdout)
+    cfg = printed["config"]
     assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0] and cfg["replicates"] == 3
+    # --json carries summary.json's plain verdict fields
+    assert printed == json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert printed["beats_baselines"] is False  # every chain of the tiny env answers alike
+    assert printed["best_baseline"] in printed["search"]
+    assert {"search_advantage", "selection_is_seed", "heldout_below"} <= set(printed)
 
 
 def test_resume_needs_a_run_dir(run: Run) -> None:
