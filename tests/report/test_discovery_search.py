@@ -111,7 +111,7 @@ def test_the_search_section_tells_the_search(tmp_path: Path) -> None:
         (G[4].key(), "r1c0", "True"),
     ]
     assert promos[0]["bar"] == "" and float(promos[1]["bar"]) == pytest.approx(3.0 + MARGIN)
-    assert promos[0]["origin"] == "seed (cmc, unchanged)"
+    assert promos[0]["origin"] == "seed (like cmc)"
     assert "beat the bar +3.05 (best promoted before +3.00)" in html
     assert "nothing promoted: its best, +3.10, is below the bar +3.25" in html
     assert "its validation" in html and "+2.60" in html  # validation, as it is present

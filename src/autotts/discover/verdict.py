@@ -69,10 +69,11 @@ def search_sentence(summary: dict[str, Any], run_dir: str = "") -> str:
     code = os.path.join(run_dir, sel["code_path"])
     adv = summary.get("search_advantage") or {}
     value = adv.get("value", sel.get("score"))
-    score = "n/a" if value is None else f"{value:+.2f}"
     measured = (
-        f"{score} points at matched tokens over the baselines' joint frontier on the search "
-        f"split ({_ci(adv.get('ci95'))})"
+        "no point within the baselines' token range on the search split (not comparable)"
+        if value is None
+        else f"{value:+.2f} points at matched tokens over the baselines' joint frontier on the "
+        f"search split ({_ci(adv.get('ci95'))})"
     )
     if summary.get("beats_baselines"):
         return f"Found {sel['id']}: ahead by {measured}; code: {code}."

@@ -33,7 +33,7 @@ class SearchMember:
 
     key: str
     generation: int
-    origin: str  # "seed (cmc, unchanged)", "tpe", "mutant of KEY", "child of KEY x KEY", ...
+    origin: str  # "seed (like cmc)", "tpe", "mutant of KEY", "child of KEY x KEY", ...
     value: float | None  # search fitness; None when the sandbox refused or failed it
     contract_ok: bool
     validation: float | None
@@ -148,7 +148,7 @@ def _member(d: Mapping[str, Any], seeds: Mapping[str, str]) -> SearchMember:
     key, plain, cls = _genome_facts(d.get("genome") or {})
     origin = str(d.get("origin") or "")
     if origin == "seed" and key in seeds:
-        origin = f"seed ({seeds[key]}, unchanged)"
+        origin = f"seed (like {seeds[key]})"
     value = _number(fit, "value") if fit else None
     return SearchMember(
         key,
