@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from autotts.discover import CandidateRow, DiscoverConfig, RunView
+from autotts.discover import CandidateRow, DiscoverConfig, RunView, load_evolve_search
 from autotts.discover.evolve.genome import Genome, mutate, seed_genomes
 from autotts.discover.evolve.render import class_name
 from autotts.discover.evolve.search import MARGIN, Fitness, Member
+from autotts.discover.evolve_state import SearchMember
 from autotts.report import build_report, discovery_sections, report_files
-from autotts.report.discovery_search import SearchMember, load_search
 
 from .test_report import check_image
 
@@ -143,7 +143,7 @@ def test_a_run_without_an_evolve_state_keeps_todays_page(tmp_path: Path) -> None
     assert not list(out.glob("search*"))
     (tmp_path / "evolve").mkdir()
     (tmp_path / "evolve" / "state.json").write_text("{not json")
-    assert load_search(tmp_path / "evolve" / "state.json") is None
+    assert load_evolve_search(tmp_path / "evolve" / "state.json") is None
     assert "search" not in [s.id for s in discovery_sections(view([]), out, tmp_path)]
 
 
@@ -155,7 +155,7 @@ def test_a_state_without_archive_axes_or_validation_still_reports(tmp_path: Path
         if m["fit"]:
             m["fit"] = {"value": m["fit"]["value"], "contract_ok": m["fit"]["contract_ok"]}
     path.write_text(json.dumps(d))
-    search = load_search(path)
+    search = load_evolve_search(path)
     assert search is not None and not search.archive and not search.has_validation
     html = build_report(tmp_path / "r", discovery_sections(view([]), tmp_path / "r", run))
     text = html.read_text()

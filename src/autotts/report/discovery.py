@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery_data import HeldoutData, Progress, chosen_id, heldout_data, progress
 from .discovery_plots import heldout_figure, progress_figure
-from .discovery_search import load_search, search_section
+from .discovery_search import search_section
+from .discovery_verdict import below_html, ci_text, no_win_html
 from .html import Section, esc, figure, links, table_html
 from .tables import fmt_tokens, to_markdown
 
@@ -125,36 +126,14 @@ def _progress_summary(view: RunView, prog: Progress) -> str:
         score = next(c.score for c in view.candidates if c.id == prog.chosen)
         summary = view.summary or {}
         if prog.finished and "beats_baselines" in summary and not summary["beats_baselines"]:
-            text += " " + _no_win(summary, prog.chosen, score)
+            text += " " + no_win_html(summary, prog.chosen, score)
         else:
             what = "Selected" if prog.finished else "Best so far"
             text += f" {what}: <b>{esc(prog.chosen)}</b> (search score {_score(score)}"
-            text += f"{_ci_text(summary)})."
+            text += f"{ci_text(summary)})."
     elif prog.finished:
         text += " No candidate passed every check: nothing was selected."
     return text
-
-
-def _ci_text(summary: dict[str, Any]) -> str:
-    ci = (summary.get("search_advantage") or {}).get("ci95")
-    return f", 95 % CI {ci[0]:+.2f} to {ci[1]:+.2f}" if ci else ""
-
-
-def _no_win(summary: dict[str, Any], chosen: str, score: float | None) -> str:
-    """The plain statement of a finished run whose selection does not beat the baselines."""
-    best = summary.get("best_baseline")
-    seed = summary.get("selection_is_seed")
-    why = (
-        f"it is the evolve proposer's {esc(seed)} seed genome, unchanged"
-        if seed
-        else "its interval does not lie above the baselines' joint frontier"
-    )
-    return (
-        "<b>Nothing beat the baselines on the search split</b>"
-        + (f": best is <b>{esc(best)}</b>" if best else "")
-        + f". The best candidate, {esc(chosen)} (search score {_score(score)}"
-        + f"{_ci_text(summary)}), is kept as the selection, but {why}."
-    )
 
 
 # ---------------------------------------------------------------------- candidate table
@@ -289,16 +268,7 @@ def _heldout_section(view: RunView, out: Path, run_dir: Path | None) -> Section:
         "published settings. Markers grow along each sweep; bars: 95 % bootstrap intervals over "
         "questions."
     )
-    below = view.summary.get("heldout_below") or []
-    if below:
-        intro += (
-            "<p><b>"
-            + "; ".join(
-                f"Below {esc(b['baseline'])} on held-out by {b['by']:.2f} points" for b in below
-            )
-            + "</b> (the selection's mean matched-token advantage over that baseline on the "
-            "held-out split is negative: the baseline's curve lies above it).</p>"
-        )
+    intro += below_html(view.summary)
     body = intro + figure("heldout_frontier", "held-out frontier", esc(caption))
     if adv:
         body += (
@@ -385,7 +355,11 @@ def discovery_sections(
     out.mkdir(parents=True, exist_ok=True)
     rd = Path(run_dir) if run_dir is not None else None
     sections = [_progress_section(view, out)]
-    search = load_search(rd / "evolve" / "state.json", view.candidates) if rd else None
+    search = None
+    if rd is not None:
+        from ..discover import load_evolve_search
+
+        search = load_evolve_search(rd / "evolve" / "state.json", view.candidates)
     if search is not None and search.members:  # an evolve run: the search itself
         sections.append(search_section(search, out))
     return [

@@ -9,12 +9,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .discovery_data import SELECTED, HeldoutData, Progress
-from .discovery_search import EvolveSearch
 from .frontier import _short, nice_ticks
 from .style import BUILTIN_COLOURS, CEILING_COLOUR, EXTRA_COLOURS, controller_colours, pyplot, save
+
+if TYPE_CHECKING:
+    from ..discover import EvolveSearch
 
 SELECTED_COLOUR = EXTRA_COLOURS[0]  # what controller_colours gives the first file controller
 BEST_COLOUR = "#222222"
