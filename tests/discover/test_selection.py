@@ -122,6 +122,27 @@ def test_the_best_baseline_is_the_one_furthest_above_the_others() -> None:
     assert name == "sc" and adv > 0
 
 
+def test_when_no_baseline_can_be_compared_the_cheapest_at_the_top_is_best() -> None:
+    """Every point equally accurate: every frontier is one point, no curve can be compared."""
+    same = [1.0, 0.0, 1.0]
+    flat = {
+        "sc": {"e": [record(4e4, same), record(9e4, same)]},
+        "cmc": {"e": [record(3e4, same), record(6e4, same)]},
+        "esc": {"e": [record(2e5, same)]},
+    }
+    assert best_baseline(flat) == ("cmc", None)
+    s = {
+        "selected": {"id": "r0c0", "score": 0.0, "code_path": "c.py", "spec": "c.py:C"},
+        **search_verdict(GOOD, {"e": flat["cmc"]["e"]}, flat),
+        "heldout": {},
+        "config": {},
+    }
+    assert plain_result(s)[0].startswith(
+        "Nothing beat the baselines on the search split: best is cmc (the most accurate for "
+        "the fewest tokens; the baselines' curves cannot be compared at matched tokens)."
+    )
+
+
 def test_seed_genomes_are_recognised_and_anything_else_is_not() -> None:
     names = [seed_baseline(render(g)) for g in seed_genomes()]
     assert names == ["cmc", "sc", "parallel_probe", "asc"]

@@ -13,7 +13,9 @@ baselines, re-expressed).
 The *best baseline* of a split is the baseline sweep whose matched-token advantage over the
 joint frontier of the *other* baselines is highest (mean over the environments; where a
 one-point baseline has no point inside the others' range, the others' curve is compared at it
-instead, as :func:`~autotts.evaluate.frontier.frontier_gap` does).
+instead, as :func:`~autotts.evaluate.frontier.frontier_gap` does). When no baseline can be
+compared that way, it is the one nearest the joint frontier's top: the one that most often
+reaches an environment's best accuracy with the fewest tokens.
 
 On the held-out split the selection is flagged below every baseline whose curve lies above it
 at matched tokens (its mean held-out advantage over that baseline is negative).
@@ -123,11 +125,14 @@ def paired_advantage(
     return {"value": value, "ci95": ci, "per_env": per_env, "resamples": resamples, "seed": seed}
 
 
-def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float] | None:
+def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float | None] | None:
     """(name, advantage): the baseline whose matched-token advantage over the joint frontier
     of the other baselines is highest (mean over environments, accuracy points; ties go to
-    the first name in sorted order). None with fewer than two comparable baselines."""
-    best: tuple[str, float] | None = None
+    the first name in sorted order). When no baseline can be compared with the others that
+    way (every frontier a single point: all equally accurate, say), the one that most often
+    reaches its environment's best accuracy with the fewest tokens, with advantage None.
+    None without baselines."""
+    best: tuple[str, float | None] | None = None
     for name in sorted(baselines):
         others = {n: s for n, s in baselines.items() if n != name}
         gaps = []
@@ -137,10 +142,27 @@ def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float] | None:
             if gap is not None:
                 gaps.append(gap)
         if gaps:
-            adv = sum(gaps) / len(gaps)
-            if best is None or adv > best[1]:
-                best = (name, round(adv, 3))
-    return best
+            adv = round(sum(gaps) / len(gaps), 3)
+            if best is None or adv > (best[1] or 0.0):
+                best = (name, adv)
+    return best if best is not None else _top_owner(baselines)
+
+
+def _top_owner(baselines: Mapping[str, Sweep]) -> tuple[str, None] | None:
+    wins: dict[str, int] = {}
+    envs = sorted({env for sweep in baselines.values() for env in sweep})
+    for env in envs:
+        owned = [
+            (-a, t, name)
+            for name, sweep in baselines.items()
+            for t, a in points(_placed(sweep.get(env, ())))
+        ]
+        if owned:
+            name = min(owned)[2]
+            wins[name] = wins.get(name, 0) + 1
+    if not wins:
+        return None
+    return min(wins, key=lambda n: (-wins[n], n)), None
 
 
 def seed_baseline(code: str) -> str | None:

@@ -82,7 +82,10 @@ def search_sentence(summary: dict[str, Any], run_dir: str = "") -> str:
     if best is not None:
         gap = summary.get("best_baseline_advantage")
         best_text = f"best is {best}" + (
-            "" if gap is None else f" ({gap:+.2f} points over the other baselines' frontier)"
+            " (the most accurate for the fewest tokens; the baselines' curves cannot be "
+            "compared at matched tokens)"
+            if gap is None
+            else f" ({gap:+.2f} points over the other baselines' frontier)"
         )
     seed = summary.get("selection_is_seed")
     what = (
