@@ -200,3 +200,7 @@ def test_the_page_says_when_nothing_beat_the_baselines(tmp_path: Path) -> None:
         tmp_path / "q", discovery_sections(view(cands, _summary([])), tmp_path / "q")
     )
     assert "Below cmc" not in quiet.read_text()
+    failed = _summary([]) | {"heldout_error": "timeout: slow"}
+    failed["heldout"] = {"cmc": failed["heldout"]["cmc"]}
+    page = build_report(tmp_path / "f", discovery_sections(view(cands, failed), tmp_path / "f"))
+    assert "<b>The selection's held-out evaluation failed</b> (timeout: slow)" in page.read_text()

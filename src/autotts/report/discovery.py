@@ -2,9 +2,11 @@
 
 Read from the run's history (:func:`autotts.discover.load_run`) and, once the run finished, its
 ``summary.json``: progress per round on the search split (as in the AutoTTS paper's Figure 4),
-the candidate table with every candidate's code copied into the report folder, the final
-held-out comparison and the run's setup. An unfinished run (no ``summary.json``) gets the first
-two from the history alone and a note saying so.
+for an evolve run the search itself (``evolve/state.json``; :mod:`.discovery_search`), the
+candidate table with every candidate's code copied into the report folder, the final held-out
+comparison and the run's setup. A selection that does not beat the baselines is said to, in
+plain words (:mod:`.discovery_verdict`). An unfinished run (no ``summary.json``) gets progress,
+search and candidates from the history alone and a note saying so.
 """
 
 from __future__ import annotations
@@ -269,6 +271,11 @@ def _heldout_section(view: RunView, out: Path, run_dir: Path | None) -> Section:
         "questions."
     )
     intro += below_html(view.summary)
+    if sel and view.summary.get("heldout_error"):
+        intro += (
+            f"<p><b>The selection's held-out evaluation failed</b> "
+            f"({esc(view.summary['heldout_error'])}), so only the baselines are shown.</p>"
+        )
     body = intro + figure("heldout_frontier", "held-out frontier", esc(caption))
     if adv:
         body += (
