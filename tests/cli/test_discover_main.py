@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autotts.discover.verdict import best_baseline, plain_result
+from autotts.discover.selection import heldout_below
+from autotts.discover.verdict import most_accurate_baseline, plain_result
 
 from .conftest import Run, one_error_line, tiny_env_file
 
@@ -46,8 +47,10 @@ def test_discover_with_no_arguments_runs_the_main_job(
     assert len(result) >= 2 and all(line in printed for line in result)
     if summary["selected"] is None:
         assert "Nothing was found" in out
+    elif summary["beats_baselines"]:
+        assert f"Found {summary['selected']['id']}: ahead by " in out
     else:
-        assert f"Found {summary['selected']['id']}, search score " in out
+        assert "Nothing beat the baselines on the search split: best is " in out
     assert f"run directory runs/{run_dir.name}: the evolve proposer" in r.stderr
     assert "baselines on 1 environments" in r.stderr
 
@@ -88,7 +91,7 @@ def test_the_replay_data_is_the_default_when_it_is_there(
                                          "*/aime24.json and */aime25.json)")  # fmt: skip
 
 
-def _summary(advantage: dict[str, float | None]) -> dict:
+def _summary(advantage: dict[str, float | None], beats: bool = True) -> dict:
     def sweep(points: list[tuple[str, float, float]]) -> dict:
         return {"e": [{"point": p, "accuracy": a, "avg_total_tokens": t} for p, a, t in points]}
 
@@ -106,16 +109,23 @@ def _summary(advantage: dict[str, float | None]) -> dict:
             "selected": sweep([("b=0", 52.0, 3e4), ("b=1", 61.0, 4e5)]),
         },
         "heldout_advantage": {n: {"mean": v} for n, v in advantage.items()},
+        "heldout_below": heldout_below({n: {"mean": v} for n, v in advantage.items()}),
+        "beats_baselines": beats,
+        "best_baseline": "cmc",
+        "best_baseline_advantage": 0.4,
+        "selection_is_seed": None,
+        "search_advantage": {"value": 0.5, "ci95": [0.1, 0.9] if beats else [-0.2, 0.9]},
     }
 
 
 def test_the_result_says_when_nothing_beat_the_baselines() -> None:
     s = _summary({"sc": 1.5, "cmc": -0.7, "esc": None})
-    assert best_baseline(s["heldout"]) == ("cmc", "b=1", 62.0, 5e5)
+    assert most_accurate_baseline(s["heldout"]) == ("cmc", "b=1", 62.0, 5e5)
     text = "\n".join(plain_result(s, "runs/x"))
+    assert "Below cmc on held-out by 0.70 points (at matched tokens)." in text
     assert "It does not beat the baselines" in text
     assert "behind cmc (-0.70); ahead of sc (+1.50) points;" in text
-    assert "the best baseline on the held-out split is cmc (b=1): 62.0 % accuracy" in text
+    assert "the most accurate baseline point on the held-out split is cmc (b=1): 62.0 %" in text
     assert "Not comparable at matched tokens (no token overlap): esc." in text
     assert "code: runs/x/candidates/r1c0/controller.py" in text
 
@@ -123,23 +133,33 @@ def test_the_result_says_when_nothing_beat_the_baselines() -> None:
 def test_the_result_says_when_the_selection_is_ahead() -> None:
     text = "\n".join(plain_result(_summary({"sc": 1.5, "cmc": 0.2}), "r"))
     assert "ahead of every baseline it can be compared with: sc by +1.50, cmc by +0.20" in text
-    assert "does not beat" not in text
+    assert "Found r1c0: ahead by +0.50 points at matched tokens over the baselines' joint " in text
+    assert "(95 % CI +0.10 to +0.90, paired bootstrap over questions)" in text
+    assert "does not beat" not in text and "below" not in text.lower()
 
 
 def test_level_with_a_baseline_is_not_beating_it() -> None:
-    s = _summary({"sc": 1.5, "cmc": 0.001})
-    s["selected"]["score"] = 0.0
+    s = _summary({"sc": 1.5, "cmc": 0.001}, beats=False)
     text = "\n".join(plain_result(s, "r"))
     assert "It does not beat the baselines" in text
     assert "level with cmc (+0.00); ahead of sc (+1.50) points" in text
-    assert "search split — no better than the baselines there)" in text
+    assert text.startswith(
+        "Nothing beat the baselines on the search split: best is cmc (+0.40 points over the "
+        "other baselines' frontier). The best candidate, r1c0, is not clearly ahead: +0.50 "
+        "points at matched tokens over the baselines' joint frontier on the search split (95 % "
+        "CI -0.20 to +0.90, paired bootstrap over questions)"
+    )
+    assert "Found" not in text and "below" not in text.lower()
 
 
 def test_the_result_when_nothing_was_selected() -> None:
     s = _summary({})
     s["selected"] = None
     [line] = plain_result(s)
-    assert line.startswith("Nothing was found: no candidate passed every check; the best")
+    assert line.startswith(
+        "Nothing was found: no candidate passed every check; the best baseline on the search "
+        "split is cmc; the most accurate baseline point on the held-out split is"
+    )
     assert "cmc (b=1)" in line
 
 
@@ -175,8 +195,14 @@ def test_quick_sets_replicates_and_betas_unless_given(run: Run, tmp_path: Path) 
         "--json",
     )
     assert r.exit_code == 0, r.output
-    cfg = json.loads(r.stdout)["config"]
+    printed = json.loads(r.stdout)
+    cfg = printed["config"]
     assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0] and cfg["replicates"] == 3
+    # --json carries summary.json's plain verdict fields
+    assert printed == json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert printed["beats_baselines"] is False  # every chain of the tiny env answers alike
+    assert printed["best_baseline"] in printed["search"]
+    assert {"search_advantage", "selection_is_seed", "heldout_below"} <= set(printed)
 
 
 def test_resume_needs_a_run_dir(run: Run) -> None:

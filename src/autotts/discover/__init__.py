@@ -7,6 +7,7 @@ from .check import CheckReport, check_controller
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
 from .demo import DEMO_CHAINS, DEMO_QUESTIONS, demo_splits
+from .evolve_state import EvolveSearch, load_evolve_search
 from .history import CandidateRow, EvalKey, History, describe_error, ranked
 from .loop import Discovery, Reporter
 from .measure import MeasureSettings
@@ -27,6 +28,7 @@ __all__ = [
     "DiscoverConfig",
     "Discovery",
     "EvalKey",
+    "EvolveSearch",
     "History",
     "MeasureSettings",
     "Reporter",
@@ -37,6 +39,7 @@ __all__ = [
     "demo_splits",
     "describe_error",
     "discover",
+    "load_evolve_search",
     "load_run",
     "make_proposer",
     "plain_result",

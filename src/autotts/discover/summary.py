@@ -1,9 +1,11 @@
 """``summary.json``: what a discovery run found, deterministic for a given seed.
 
 It holds the selected candidate (id, code path, score), every candidate's status, the per-env
-sweeps on the search and held-out splits for the selection and the baselines, the held-out
+sweeps on the search and held-out splits for the selection and the baselines, whether the
+selection beats the baselines on the search split (a paired bootstrap interval of its advantage
+over their joint frontier; the best baseline named; :mod:`.selection`), the held-out
 matched-token advantage and matched-accuracy token ratio of the selection against each
-baseline, and the proposer's spending.
+baseline, the baselines it is below there, and the proposer's spending.
 Timings are left out on purpose: an interrupted and resumed run gives the same file.
 """
 
@@ -17,6 +19,7 @@ from ..evaluate import matched_accuracy, matched_advantage
 from .config import DiscoverConfig
 from .digest import Sweep, points
 from .history import CandidateRow
+from .selection import heldout_below, search_verdict
 
 _FIELDS = ("accuracy", "accuracy_ci95", "avg_total_tokens", "avg_sequential_tokens", "errors")
 
@@ -90,6 +93,13 @@ def build_summary(
         search["selected"] = _table(search_selected)
         if heldout_selected is not None:
             heldout["selected"] = _table(heldout_selected)
+    held_adv = advantages(heldout_selected, heldout_baselines) if heldout_selected else None
+    verdict = search_verdict(
+        selected.code if selected is not None else None,
+        search_selected,
+        search_baselines,
+        seed=cfg.seed,
+    )
     return {
         "config": cfg.to_json(),
         "selected": sel,
@@ -114,13 +124,23 @@ def build_summary(
         "tokens_out": sum(c.tokens_out for c in candidates),
         "search": search,
         "heldout": heldout,
-        "heldout_advantage": (
-            advantages(heldout_selected, heldout_baselines) if heldout_selected else None
-        ),
+        **verdict,
+        "heldout_advantage": held_adv,
         "heldout_token_ratio": (
             token_ratios(heldout_selected, heldout_baselines) if heldout_selected else None
         ),
+        "heldout_below": heldout_below(held_adv) if held_adv is not None else None,
     }
+
+
+def _search_score(summary: dict[str, Any]) -> str:
+    """``search score +1.20, 95 % CI +0.30 to +2.10`` (the interval when there is one)."""
+    sel = summary["selected"]
+    adv = summary.get("search_advantage") or {}
+    value = adv.get("value", sel["score"])
+    text = "search score " + ("n/a" if value is None else f"{value:+.2f}")
+    ci = adv.get("ci95")
+    return text + (f", 95 % CI {ci[0]:+.2f} to {ci[1]:+.2f}" if ci else "")
 
 
 def render_text(summary: dict[str, Any]) -> str:
@@ -141,7 +161,20 @@ def render_text(summary: dict[str, Any]) -> str:
     if sel is None:
         lines.append("no candidate passed every check: nothing selected")
         return "\n".join(lines)
-    lines.append(f"selected {sel['id']} (search score {sel['score']:+.2f}): {sel['spec']}")
+    adv_text = _search_score(summary)
+    if summary.get("beats_baselines"):
+        lines.append(f"selected {sel['id']} ({adv_text}): {sel['spec']}")
+    else:
+        seed = summary.get("selection_is_seed")
+        lines.append(
+            f"best candidate {sel['id']} ({adv_text}"
+            + (f"; the {seed} seed genome, unchanged" if seed else "")
+            + f"): {sel['spec']}"
+        )
+        best = summary.get("best_baseline")
+        lines.append(
+            "nothing beat the baselines on the search split" + (f": best is {best}" if best else "")
+        )
     if summary.get("heldout_error"):
         lines.append(f"held-out evaluation of the selection failed: {summary['heldout_error']}")
     adv = summary.get("heldout_advantage") or {}
@@ -155,6 +188,8 @@ def render_text(summary: dict[str, Any]) -> str:
             ratio = (summary.get("heldout_token_ratio") or {}).get(name, {}).get("mean")
             tokens = "" if ratio is None else f"   tokens at its accuracy x{ratio:.2f}"
             lines.append(f"  vs {name:<15} " + ("n/a" if mean is None else f"{mean:+.2f}") + tokens)
+    for b in summary.get("heldout_below") or []:
+        lines.append(f"  below {b['baseline']} on held-out by {b['by']:.2f} points")
     held = summary["heldout"].get("selected", {})
     for env, rows in held.items():
         top = rows[-1]

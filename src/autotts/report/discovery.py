@@ -2,9 +2,11 @@
 
 Read from the run's history (:func:`autotts.discover.load_run`) and, once the run finished, its
 ``summary.json``: progress per round on the search split (as in the AutoTTS paper's Figure 4),
-the candidate table with every candidate's code copied into the report folder, the final
-held-out comparison and the run's setup. An unfinished run (no ``summary.json``) gets the first
-two from the history alone and a note saying so.
+for an evolve run the search itself (``evolve/state.json``; :mod:`.discovery_search`), the
+candidate table with every candidate's code copied into the report folder, the final held-out
+comparison and the run's setup. A selection that does not beat the baselines is said to, in
+plain words (:mod:`.discovery_verdict`). An unfinished run (no ``summary.json``) gets progress,
+search and candidates from the history alone and a note saying so.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from .discovery_data import HeldoutData, Progress, chosen_id, heldout_data, progress
 from .discovery_plots import heldout_figure, progress_figure
+from .discovery_search import search_section
+from .discovery_verdict import below_html, ci_text, no_win_html
 from .html import Section, esc, figure, links, table_html
 from .tables import fmt_tokens, to_markdown
 
@@ -121,9 +125,14 @@ def _progress_summary(view: RunView, prog: Progress) -> str:
     status = ", ".join(f"{n} {esc(s)}" for s, n in counts.most_common())
     text = f"{len(view.candidates)} candidate(s) from {_rounds_text(view)}: {status or 'none yet'}."
     if prog.chosen is not None:
-        what = "Selected" if prog.finished else "Best so far"
         score = next(c.score for c in view.candidates if c.id == prog.chosen)
-        text += f" {what}: <b>{esc(prog.chosen)}</b> (search score {_score(score)})."
+        summary = view.summary or {}
+        if prog.finished and "beats_baselines" in summary and not summary["beats_baselines"]:
+            text += " " + no_win_html(summary, prog.chosen, score)
+        else:
+            what = "Selected" if prog.finished else "Best so far"
+            text += f" {what}: <b>{esc(prog.chosen)}</b> (search score {_score(score)}"
+            text += f"{ci_text(summary)})."
     elif prog.finished:
         text += " No candidate passed every check: nothing was selected."
     return text
@@ -261,6 +270,12 @@ def _heldout_section(view: RunView, out: Path, run_dir: Path | None) -> Section:
         "published settings. Markers grow along each sweep; bars: 95 % bootstrap intervals over "
         "questions."
     )
+    intro += below_html(view.summary)
+    if sel and view.summary.get("heldout_error"):
+        intro += (
+            f"<p><b>The selection's held-out evaluation failed</b> "
+            f"({esc(view.summary['heldout_error'])}), so only the baselines are shown.</p>"
+        )
     body = intro + figure("heldout_frontier", "held-out frontier", esc(caption))
     if adv:
         body += (
@@ -340,13 +355,22 @@ def discovery_sections(
     view: RunView, out_dir: str | Path, run_dir: str | Path | None = None
 ) -> list[Section]:
     """Write the discovery report's figures, tables and code copies into ``out_dir``; return
-    its sections: progress per round, candidates, held-out comparison, run setup. ``run_dir``
-    (the run directory) is only used to name it in notes and copy its ``summary.json``."""
+    its sections: progress per round, the search (when ``run_dir`` holds an evolve state),
+    candidates, held-out comparison, run setup. ``run_dir`` (the run directory) is read for
+    its ``summary.json`` (copied) and ``evolve/state.json``, and named in notes."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rd = Path(run_dir) if run_dir is not None else None
+    sections = [_progress_section(view, out)]
+    search = None
+    if rd is not None:
+        from ..discover import load_evolve_search
+
+        search = load_evolve_search(rd / "evolve" / "state.json", view.candidates)
+    if search is not None and search.members:  # an evolve run: the search itself
+        sections.append(search_section(search, out))
     return [
-        _progress_section(view, out),
+        *sections,
         _candidates_section(view, out),
         _heldout_section(view, out, rd),
         _setup_section(view, out, rd),

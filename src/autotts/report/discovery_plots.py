@@ -1,7 +1,7 @@
-"""The figures of a discovery report: progress per round (search split) and the held-out
-frontier. Baselines keep the colours they have in every report; rounds are shades of one hue
-(later rounds darker) that no baseline uses; the selected candidate has the colour a file
-controller gets in an evaluation report."""
+"""The figures of a discovery report: progress per round (search split), the evolve search's
+fitness by generation and the held-out frontier. Baselines keep the colours they have in every
+report; rounds are shades of one hue (later rounds darker) that no baseline uses; the selected
+candidate has the colour a file controller gets in an evaluation report."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .discovery_data import SELECTED, HeldoutData, Progress
 from .frontier import _short, nice_ticks
 from .style import BUILTIN_COLOURS, CEILING_COLOUR, EXTRA_COLOURS, controller_colours, pyplot, save
+
+if TYPE_CHECKING:
+    from ..discover import EvolveSearch
 
 SELECTED_COLOUR = EXTRA_COLOURS[0]  # what controller_colours gives the first file controller
 BEST_COLOUR = "#222222"
@@ -236,6 +239,88 @@ def progress_figure(prog: Progress, stem: Path) -> list[Path]:
     fig.canvas.draw()  # lay the figure out: labels are placed in its final pixels
     place_labels(ax, _point_labels(prog))
     place_labels(ax2, score_labels, segments)
+    return save(fig, stem)
+
+
+def _fitness_floor(search: EvolveSearch) -> float | None:
+    """The lowest fitness drawn to scale: a failed genome far below the rest (the contract
+    penalty, say) would squash every generation's best into one line; those are drawn as ▼
+    at the floor. None when nothing is that far below."""
+    values = sorted(m.value for m in search.members if m.value is not None)
+    marks = [g.best for g in search.generations if g.best is not None]
+    marks += [g.median for g in search.generations if g.median is not None]
+    if not values or not marks:
+        return None
+    top, low = max(marks), min(marks)
+    floor = low - max(1.0, top - low)
+    return floor if values[0] < floor else None
+
+
+def search_figure(search: EvolveSearch, stem: Path) -> list[Path]:
+    """Write ``<stem>.png`` and ``.svg``: every evaluated genome's search fitness by
+    generation (hollow: broke the β contract), the best and median of each generation, the
+    bar a genome had to reach to be promoted, and the promoted genomes (★)."""
+    from matplotlib.lines import Line2D
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(9.5, 4.6), layout="constrained")
+    gens = [g.number for g in search.generations]
+    promoted = {(p.generation, p.key) for p in search.promotions}
+    floor = _fitness_floor(search)
+    clipped = 0
+    for g in search.generations:
+        ms = [m for m in search.members if m.generation == g.number and m.value is not None]
+        for k, m in enumerate(ms):
+            x = g.number + 0.5 * ((k + 0.5) / len(ms) - 0.5)  # spread within the generation
+            value = m.value if m.value is not None else 0.0
+            low = floor is not None and value < floor
+            y = floor if floor is not None and low else value
+            clipped += low
+            ax.scatter([x], [y], s=30 if low else 26, zorder=3, linewidths=1.1,
+                       marker="v" if low else "o", edgecolors="#888888",
+                       color="#bbbbbb" if m.contract_ok else "white")  # fmt: skip
+            if (g.number, m.key) in promoted:
+                ax.scatter([x], [y], marker="*", s=190, color=SELECTED_COLOUR, zorder=5,
+                           edgecolors="white", linewidths=0.6)  # fmt: skip
+    best = [(g.number, g.best) for g in search.generations if g.best is not None]
+    median = [(g.number, g.median) for g in search.generations if g.median is not None]
+    if best:
+        ax.plot(*zip(*best, strict=True), "-o", color=BEST_COLOUR, lw=1.8, ms=4, zorder=4)
+    if median:
+        ax.plot(*zip(*median, strict=True), "--", color=BEST_COLOUR, lw=1.2, zorder=4)
+    bars = [(g, search.bar_after(g)) for g in gens]
+    shown = [(g, b) for g, b in bars if b is not None]
+    if shown:
+        xs = [g - 0.4 for g, _ in shown] + [shown[-1][0] + 0.4]
+        ys = [b for _, b in shown] + [shown[-1][1]]
+        ax.step(xs, ys, where="post", color=SELECTED_COLOUR, ls=":", lw=1.6, zorder=2)
+    ax.set_xticks(gens)
+    ax.set_xlim(min(gens, default=0) - 0.6, max(gens, default=0) + 0.6)
+    if floor is not None:
+        ax.set_ylim(bottom=floor - 0.03 * (ax.get_ylim()[1] - floor))
+    ax.set_xlabel("generation (one per discovery round)")
+    ax.set_ylabel("search fitness (cheap, search split)")
+    handles = [
+        Line2D([], [], ls="", marker="o", color="#888888", markerfacecolor="#bbbbbb",
+               label="a genome"),
+        Line2D([], [], ls="", marker="o", color="#888888", markerfacecolor="white",
+               label="broke the β contract"),
+        Line2D([], [], color=BEST_COLOUR, marker="o", ms=4, lw=1.8, label="best of the generation"),
+        Line2D([], [], color=BEST_COLOUR, ls="--", lw=1.2, label="median of the generation"),
+        Line2D([], [], color=SELECTED_COLOUR, ls=":", lw=1.6,
+               label=f"promotion bar (best promoted before + {search.margin:g})"),
+        Line2D([], [], ls="", marker="*", ms=12, color=SELECTED_COLOUR, label="promoted"),
+    ]  # fmt: skip
+    if clipped:
+        low_label = f"{clipped} lower, off the axis"
+        handles.append(Line2D([], [], ls="", marker="v", color="#888888",
+                              markerfacecolor="#bbbbbb", label=low_label))  # fmt: skip
+    legend = fig.legend(
+        handles=handles, loc="outside upper center", ncol=3, fontsize=9,
+        title=f"Evolve search — {len(search.members)} genome(s) over {len(gens)} generation(s)",
+        title_fontsize=12,
+    )  # fmt: skip
+    legend.get_title().set_fontweight("bold")
     return save(fig, stem)
 
 
