@@ -16,6 +16,7 @@ from autotts.discover.evolve.genome import (
     SETTINGS,
     Genome,
     active_settings,
+    needs_every_probe,
     random_gene,
     random_genome,
 )
@@ -30,8 +31,11 @@ def genome_with(choices: dict[str, str], rng: random.Random) -> Genome:
     """A random genome with ``choices`` forced; schedules it lacks are drawn from ``rng``."""
     g = random_genome(rng)
     new = {**g.choices, **choices}
-    if new.get("probe") == "sparse" and "retire" not in choices:
-        new["retire"] = "none"  # retire=settled implies probe=every (genome.coherent)
+    if new.get("probe") == "sparse":  # these imply probe=every (genome.coherent)
+        if "retire" not in choices:
+            new["retire"] = "none"
+        if "vote" not in choices and new["vote"] == "steady":
+            new["vote"] = "finished"
     genes = {n: g.genes.get(n) or random_gene(n, rng) for n in active_settings(new)}
     return Genome(new, genes)
 
@@ -46,7 +50,7 @@ def check_valid(g: Genome) -> None:
     for m, o in g.choices.items():
         assert o in MECHANISMS[m], (m, o)
     assert list(g.genes) == active_settings(g.choices)
-    assert not (g.choices["retire"] == "settled" and g.choices["probe"] == "sparse")
+    assert not (needs_every_probe(g.choices) and g.choices["probe"] == "sparse")
     for n, (v0, v1, p) in g.genes.items():
         s = SETTINGS[n]
         assert s.lo <= v0 <= s.hi and s.lo <= v1 <= s.hi, (n, v0, v1)

@@ -215,3 +215,12 @@ def test_settled_retirement_implies_a_probe_every_interval() -> None:
     g = genome_with({"retire": "settled", "probe": "sparse"}, random.Random(0))
     assert g.choices["probe"] == "every" and "probe_every" not in g.genes
     assert coherent({"retire": "none", "probe": "sparse"}) == {"retire": "none", "probe": "sparse"}
+
+
+@pytest.mark.parametrize(("mech", "option"), [("retire", "agreeing"), ("vote", "steady")])
+def test_counting_held_answers_implies_a_probe_every_interval(mech: str, option: str) -> None:
+    g = genome_with({mech: option, "probe": "sparse"}, random.Random(0))
+    assert g.choices["probe"] == "every" and "probe_every" not in g.genes
+    plain = {"retire": "none", "vote": "finished", "probe": "sparse"}
+    assert coherent(plain) == plain
+    assert coherent({**plain, mech: option})["probe"] == "every"

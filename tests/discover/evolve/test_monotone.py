@@ -25,7 +25,11 @@ BURST_FOCUS_PRUNE = (
     "majority and were pruned unadvanced; now only freshly probed answers count"
 )
 # random_genome(Random(seed)) whose sweep falls (checked with 16 replicates too: not noise)
-KNOWN_FALLS: dict[int, str] = {}  # seed -> why its budget may fall (none known)
+KNOWN_FALLS: dict[int, str] = {  # seed -> why its budget may fall
+    9: "sparse probes with off-majority pruning (options older than this test's seeds): probing "
+    "every step instead of every 2 at beta 1 counts `patience` in more probes, so chains are "
+    "pruned sooner and the budget falls (with probe_every held constant it rises)",
+}
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,22 @@ import ast
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from autotts.controllers import Controller
 from autotts.data import load_env, synthesize, write_env
 from autotts.discover.evolve import render as render_module
-from autotts.discover.evolve.genome import MECHANISMS, Genome, seed_genomes, stop_rules
+from autotts.discover.evolve.genome import (
+    MECHANISMS,
+    Genome,
+    active_settings,
+    seed_genomes,
+    stop_rules,
+)
 from autotts.discover.evolve.render import class_name, render
+from autotts.env import Session
 from autotts.evaluate import Protocol
 from autotts.sandbox import Candidate, Limits, check_source, sweep_candidate
 
@@ -177,3 +186,90 @@ def test_cheap_evaluation_keeps_the_runs_budget(env_path: str) -> None:
         assert done.outcome.ok, done.outcome.reason
         results.append(done.results[0].to_json())
     assert results[1]["avg_total_tokens"] <= 2000 < results[0]["avg_total_tokens"]
+
+
+# --- the newer options on hand-made questions: what each one does, action by action ---------
+
+_DEFAULTS = {
+    "n_init": 3,
+    "max_chains": 12,
+    "warm_up": 0,
+    "max_steps": 12,
+    "widen_burst": 2,
+    "plateau_steps": 3,
+    "conf_threshold": 0.999,
+    "min_complete": 10,
+    "stable_steps": 30,
+    "burst": 3,
+    "settle": 2,
+    "lean": 3.0,
+}
+
+
+def _fixed(**overrides: Any) -> type[Controller]:
+    """The rendered controller of the plainest genome with ``overrides`` (options by mechanism
+    name, constant settings by setting name), stopping only when no chain is left or at
+    ``max_steps``."""
+    choices = {m: opts[0] for m, opts in MECHANISMS.items()}
+    choices["stop"] = "conf"
+    values = dict(_DEFAULTS)
+    for k, v in overrides.items():
+        (choices if k in MECHANISMS else values)[k] = v
+    g = Genome(choices, {n: (values[n], values[n], 1.0) for n in active_settings(choices)})
+    return load_rendered(g)
+
+
+def _question(chains: list[tuple[list[str], str]]) -> Session:
+    """A session over chains given as (probed answers, final answer), in opening order."""
+    probes = [p for p, _ in chains]
+    return Session(
+        probes,
+        [10 * (len(p) + 1) for p in probes],
+        [f for _, f in chains],
+        list(range(len(chains))),
+        10,
+    )
+
+
+def _actions(session: Session, kind: str) -> list[int]:
+    return [a.chain for a in session.trace() if a.kind == kind]
+
+
+def test_ramp_widens_every_plateau_steps() -> None:
+    opened = []
+    for steps in range(8, 17):  # (max_steps is at least 8)
+        s = _question([(["A"] * 40, "A")] * 16)
+        _fixed(widen="ramp", n_init=1, max_steps=steps)(beta=0.0).solve(s)
+        opened.append(s.n_open)
+    # two more chains at the end of steps 2, 5, 8, 11 and 14 (plateau_steps = 3)
+    assert opened == [5, 7, 7, 7, 9, 9, 9, 11, 11]
+
+
+def test_leader_bursts_the_live_leaders_chains() -> None:
+    chains = [(["A"] * 40, "A"), (["B"] * 40, "B"), (["A"] * 40, "A")]
+    s = _question(chains)
+    _fixed(depth="leader", max_steps=8)(beta=0.0).solve(s)
+    advanced = _actions(s, "CONTINUE")
+    assert [advanced.count(i) for i in range(3)] == [24, 8, 24]  # burst 3 for A's chains
+    s = _question(chains)
+    _fixed(depth="aligned", max_steps=8)(beta=0.0).solve(s)  # nothing finished: no burst
+    assert [_actions(s, "CONTINUE").count(i) for i in range(3)] == [8, 8, 8]
+
+
+def test_agreeing_retires_only_the_leaders_settled_chains() -> None:
+    chains = [(["B"] * 40, "B"), (["A"] * 40, "A"), (["A"] * 40, "A")]
+    s = _question(chains)
+    _fixed(retire="settled")(beta=0.0).solve(s)
+    assert sorted(_actions(s, "PRUNE")) == [0, 1, 2]
+    s = _question(chains)
+    _fixed(retire="agreeing")(beta=0.0).solve(s)
+    assert sorted(_actions(s, "PRUNE")) == [1, 2]
+
+
+def test_steady_weights_answers_that_held() -> None:
+    # chain 0 showed B all along; chains 1 and 2 switched to A at the very end
+    chains = [(["B"] * 9, "B"), (["C"] * 9, "A"), (["C"] * 9, "A")]
+    assert _fixed(vote="finished")(beta=0.0).solve(_question(chains)) == "A"
+    assert _fixed(vote="steady", lean=0.0)(beta=0.0).solve(_question(chains)) == "A"
+    assert _fixed(vote="steady", lean=3.0)(beta=0.0).solve(_question(chains)) == "B"  # 4 > 2.75
+    assert _fixed(vote="steady", lean=1.0)(beta=0.0).solve(_question(chains)) == "A"  # 2 < 2.25

@@ -5,11 +5,13 @@ Mechanisms (one option each):
 
 * ``widen`` — when to open more chains: ``none``; ``trend`` (an EMA of the finished answers'
   Beta confidence has stopped rising, CMC's trigger); ``plateau`` (the confidence has not
-  improved for some steps); ``disagree`` (the live answers' leader holds too small a share).
+  improved for some steps); ``disagree`` (the live answers' leader holds too small a share);
+  ``ramp`` (``widen_burst`` more chains every ``plateau_steps`` steps).
 * ``depth`` — which chains advance each step: ``uniform`` (every live chain one interval);
   ``aligned`` (chains agreeing with the finished majority get a burst, deepest first, as CMC);
   ``deepest`` / ``shallowest`` (only the most / least advanced few); ``support`` (a burst
-  proportional to the share of chains agreeing with the chain's answer).
+  proportional to the share of chains agreeing with the chain's answer); ``leader`` (as
+  ``aligned``, favouring the live leader instead of the finished majority).
 * ``probe`` — ``every`` interval, or ``sparse`` (every few steps; matters when probes cost).
 * ``prune`` — ``none``; ``off_majority`` (off the live majority for ``patience`` steps, as
   Parallel-Probe); ``abandon`` (off the finished majority, keeping a floor of live chains, CMC).
@@ -17,15 +19,17 @@ Mechanisms (one option each):
   longer than the shortest finished one is pruned (long chains are wrong more often); or
   ``none``.
 * ``retire`` — ``settled``: a chain whose probed answer has not changed for ``settle`` steps
-  stops generating and its answer counts as finished (early exit); or ``none``. It implies
-  ``probe=every``.
+  stops generating and its answer counts as finished (early exit); ``agreeing``: the same, only
+  while that answer is also the live leader; or ``none``. Both imply ``probe=every``.
 * ``stop`` / ``stop2`` / ``join`` — one or two stop rules, joined by ``any`` or ``all``:
   ``stable`` (the live majority unchanged for some steps), ``conf`` (Beta confidence of the
   finished answers), ``ema`` (its momentum, CMC's gate).
 * ``cap`` — a hard token budget (``tokens``) or ``none``; ``max_steps`` always bounds a run.
 * ``vote`` — ``finished`` answers only; ``weighted`` (plus live chains' latest answers,
   weighted by depth); ``shorter`` (finished answers weighted by ``(shortest / length) **
-  gamma``: shorter chains are right more often).
+  gamma``: shorter chains are right more often); ``steady`` (finished answers weighted by
+  ``1 + lean * min(held, 8) / 8``, ``held`` the probes in a row that showed the chain's answer;
+  implies ``probe=every``).
 * ``err`` — ``count`` the ``ERR`` answer like any other, or ``ignore`` it.
 
 Every numeric setting follows ``v0 + (v1 - v0) * beta ** p`` (rounded for integers) with the
@@ -44,17 +48,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MECHANISMS: dict[str, tuple[str, ...]] = {
-    "widen": ("none", "trend", "plateau", "disagree"),
-    "depth": ("uniform", "aligned", "deepest", "shallowest", "support"),
+    "widen": ("none", "trend", "plateau", "disagree", "ramp"),
+    "depth": ("uniform", "aligned", "deepest", "shallowest", "support", "leader"),
     "probe": ("every", "sparse"),
     "prune": ("none", "off_majority", "abandon"),
-    "retire": ("none", "settled"),
+    "retire": ("none", "settled", "agreeing"),
     "trim": ("none", "overlong"),
     "stop": ("stable", "conf", "ema"),
     "stop2": ("none", "stable", "conf", "ema"),
     "join": ("any", "all"),
     "cap": ("none", "tokens"),
-    "vote": ("finished", "weighted", "shorter"),
+    "vote": ("finished", "weighted", "shorter", "steady"),
     "err": ("count", "ignore"),
 }
 
@@ -96,6 +100,9 @@ SETTINGS: dict[str, Setting] = {
     "token_cap": Setting(20, 2000, False, 1, "hard budget in thousands of tokens"),
     "weight": Setting(0.05, 1.0, False, 0, "vote weight of a live chain's latest answer"),
     "gamma": Setting(0.0, 4.0, False, 0, "how much more a shorter finished chain's vote counts"),
+    "lean": Setting(
+        0.0, 3.0, False, 0, "extra vote weight of a chain whose answer held over its last probes"
+    ),
 }
 
 P_RANGE = (0.25, 4.0)  # exponent of beta in a schedule
@@ -106,14 +113,17 @@ _NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("widen", "trend"): ("max_chains", "widen_burst", "trend", "alpha", "window", "conf_threshold"),
     ("widen", "plateau"): ("max_chains", "widen_burst", "plateau_steps", "conf_threshold"),
     ("widen", "disagree"): ("max_chains", "widen_burst", "agree"),
+    ("widen", "ramp"): ("max_chains", "widen_burst", "plateau_steps"),
     ("depth", "aligned"): ("burst",),
     ("depth", "support"): ("burst",),
+    ("depth", "leader"): ("burst",),
     ("depth", "deepest"): ("focus",),
     ("depth", "shallowest"): ("focus",),
     ("probe", "sparse"): ("probe_every",),
     ("prune", "off_majority"): ("patience",),
     ("prune", "abandon"): ("patience", "floor"),
     ("retire", "settled"): ("settle",),
+    ("retire", "agreeing"): ("settle",),
     ("trim", "overlong"): ("stretch", "floor"),
     ("stop", "stable"): ("stable_steps",),
     ("stop", "conf"): ("conf_threshold", "min_complete"),
@@ -121,16 +131,23 @@ _NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("cap", "tokens"): ("token_cap",),
     ("vote", "weighted"): ("weight",),
     ("vote", "shorter"): ("gamma",),
+    ("vote", "steady"): ("lean",),
 }
 
 Gene = tuple[float, float, float]  # (value at beta 0, value at beta 1, exponent p)
 
 
+def needs_every_probe(choices: dict[str, str]) -> bool:
+    """Whether the choices count how long each chain's answer has held (``retire=settled`` or
+    ``agreeing``, ``vote=steady``), which is judged on every interval's answer."""
+    return choices.get("retire") in ("settled", "agreeing") or choices.get("vote") == "steady"
+
+
 def coherent(choices: dict[str, str]) -> dict[str, str]:
-    """``choices`` with the one combination rule applied: ``retire=settled`` judges settling on
-    every interval's answer, so it implies ``probe=every`` (with sparse probes the rounding of
+    """``choices`` with the one combination rule applied: counting how long an answer held
+    (:func:`needs_every_probe`) implies ``probe=every`` (with sparse probes the rounding of
     steps to probes would let the budget fall as probes get more frequent with beta)."""
-    if choices.get("retire") == "settled" and choices.get("probe") == "sparse":
+    if needs_every_probe(choices) and choices.get("probe") == "sparse":
         return {**choices, "probe": "every"}
     return choices
 

@@ -20,6 +20,7 @@ WIDEN_DOC = {
     "plateau": "opens more chains when the finished answers' confidence has not improved "
     "for a few steps",
     "disagree": "opens more chains while the live chains' leading answer holds too small a share",
+    "ramp": "opens `widen_burst` more chains every `plateau_steps` steps",
 }
 DEPTH_DOC = {
     "uniform": "advances every live chain one interval per step",
@@ -28,6 +29,8 @@ DEPTH_DOC = {
     "deepest": "advances only the few most advanced chains each step",
     "shallowest": "advances only the few least advanced chains each step",
     "support": "gives each chain a burst proportional to the share of chains agreeing with it",
+    "leader": "gives chains that agree with the live chains' leading answer a burst of "
+    "intervals, deepest first",
 }
 PRUNE_DOC = {
     "none": "never prunes",
@@ -44,6 +47,14 @@ RETIRE_DOC = {
     "none": "",
     "settled": "A chain whose probed answer has held for `settle` steps is retired: "
     "it stops generating and its answer counts as finished.",
+    "agreeing": "A chain whose probed answer has held for `settle` steps and is the live "
+    "leader is retired: it stops generating and its answer counts as finished.",
+}
+VOTE_DOC = {
+    "finished": "",
+    "weighted": ", plus the live chains' latest answers weighted by depth",
+    "shorter": ", each weighted by (shortest finished length / its length) ** `gamma`",
+    "steady": ", each weighted by 1 + `lean` * min(probes in a row showing its answer, 8) / 8",
 }
 STOP_DOC = {
     "stable": "the live majority has not changed for `stable_steps` steps",
@@ -169,11 +180,7 @@ def _module(
         + ("; or once `token_cap` tokens are spent" if c["cap"] == "tokens" else "")
         + "; at most `max_steps` steps.",
         "Answer: the vote of the finished answers"
-        + {
-            "finished": "",
-            "weighted": ", plus the live chains' latest answers weighted by depth",
-            "shorter": ", each weighted by (shortest finished length / its length) ** `gamma`",
-        }[c["vote"]]
+        + VOTE_DOC[c["vote"]]
         + (
             "; ERR answers are ignored while any other answer exists."
             if c["err"] == "ignore"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .genome import Genome, stop_rules
+from .genome import Genome, needs_every_probe, stop_rules
 
 
 def _count_off(b: Callable[[str], None], gated: bool, target: str) -> None:
@@ -48,7 +48,8 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
     add("off = []  # consecutive steps off the majority")
     if gated:
         add("fresh = []  # probed since the off-majority count last looked")
-    if c["retire"] == "settled":
+    holds = needs_every_probe(c)  # counts how long each chain's answer has held
+    if holds:
         add("same = []  # consecutive probes showing the same answer")
     add("done = []  # finished")
     add("pruned = []")
@@ -63,7 +64,7 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
     add("        off.append(0)")
     if gated:
         add("        fresh.append(True)")
-    if c["retire"] == "settled":
+    if holds:
         add("        same.append(1)")
     add("        pruned.append(False)")
     add("        done.append(session.is_finished(i))")
@@ -106,6 +107,17 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
         add("        tally: dict[str, float] = {}")
         add("        for i in ended:")
         add('            w = (shortest / max(1, session.chain_tokens(i))) ** s["gamma"]')
+        add("            tally[latest[i]] = tally.get(latest[i], 0.0) + w")
+        if ignore:
+            add('        clean = {a: n for a, n in tally.items() if a != "ERR"}')
+            add("        tally = clean or tally")
+        add("        return max(tally, key=tally.get)  # first seen among equals")
+    elif c["vote"] == "steady":
+        add("    ended = [i for i in range(len(latest)) if done[i]]")
+        add("    if ended:")
+        add("        tally: dict[str, float] = {}")
+        add("        for i in ended:")
+        add('            w = 1 + s["lean"] * min(same[i], 8) / 8')
         add("            tally[latest[i]] = tally.get(latest[i], 0.0) + w")
         if ignore:
             add('        clean = {a: n for a, n in tally.items() if a != "ERR"}')
@@ -173,6 +185,12 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
         b('    (i, s["burst"] if winner is not None and latest[i] == winner else 1)')
         b("    for i in sorted(live, key=lambda i: -depth[i])")
         b("]")
+    elif d == "leader":
+        b("winner = top(current())[0] if warm else None")
+        b("chosen = [")
+        b('    (i, s["burst"] if winner is not None and latest[i] == winner else 1)')
+        b("    for i in sorted(live, key=lambda i: -depth[i])")
+        b("]")
     elif d == "deepest":
         b('chosen = [(i, 1) for i in sorted(live, key=lambda i: -depth[i])[: s["focus"]]]')
     elif d == "shallowest":
@@ -182,12 +200,11 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
         b("n = sum(tally.values())")
         b('chosen = [(i, 1 + round((s["burst"] - 1) * tally[latest[i]] / n)) for i in live]')
     b("for i, burst in chosen:")
-    settled = c["retire"] == "settled"
     if c["probe"] == "every":
         b("    a, finished = session.step(i, burst)")
         if gated:
             b("    fresh[i] = True")
-        if settled:
+        if holds:
             b("    same[i] = same[i] + 1 if a == latest[i] else 1")
         b("    latest[i] = a")
     else:
@@ -195,10 +212,19 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
         b('    if finished or (step + 1) % s["probe_every"] == 0:')
         if gated:
             b("        fresh[i] = True")
-        b("        latest[i] = session.probe(i)")  # (retire=settled implies probe=every)
+        b("        latest[i] = session.probe(i)")  # (``holds`` implies probe=every)
     b("    depth[i] += burst")
-    if settled:
+    if c["retire"] == "settled":
         b('    if not finished and same[i] >= s["settle"] and latest[i] != "ERR":')
+        b("        session.prune(i)  # retired: its answer counts as finished")
+        b("        finished = True")
+    elif c["retire"] == "agreeing":
+        b("    if (")
+        b("        not finished")
+        b('        and same[i] >= s["settle"]')
+        b('        and latest[i] != "ERR"')
+        b("        and latest[i] == top(current())[0]")
+        b("    ):")
         b("        session.prune(i)  # retired: its answer counts as finished")
         b("        finished = True")
     b("    if finished:")
@@ -242,6 +268,8 @@ def solve_code(g: Genome, uses_ema: bool, uses_conf_now: bool, join: str) -> str
         w = c["widen"]
         if w == "trend":
             b('grow = rise <= s["trend"] and ema < s["conf_threshold"]')
+        elif w == "ramp":
+            b('grow = (step + 1) % s["plateau_steps"] == 0')
         elif w == "plateau":
             b("if conf > best_conf:")
             b("    best_conf, flat = conf, 0")
