@@ -1,66 +1,14 @@
-"""TEMPORARY stand-in for helper A's interpreter: the rendered code, in process (slow)."""
+"""The evolve fast path: genomes interpreted by trusted, compiled project code (numba).
 
-from __future__ import annotations
+A genome is data; :func:`run_genome` plays its controller on an environment encoded once by
+:func:`prepare`, with exactly the answers, tokens, costs, sequential tokens and truncation of
+its rendered code run through the evaluator (``tests/discover/evolve/test_fast_identity.py``
+checks this option by option). :func:`eval_results` turns the runs into the evaluator's
+records. Call :func:`warm_up` in a parent process before forking workers.
+"""
 
-from dataclasses import dataclass
-from typing import Any
+from .encode import FastEnv, prepare
+from .layout import OPTIONS
+from .run import Runs, eval_results, run_genome, warm_up
 
-import numpy as np
-
-from ....controllers import ControllerSpec, make_solver
-from ....controllers.base import register_as
-from ....data import apply_matching
-from ....evaluate.runner import new_session, play
-from ....evaluate.settings import EvalSettings
-from ..render import class_name, render
-
-
-@dataclass
-class Runs:
-    correct: Any
-    cost: Any
-    tokens: Any
-    sequential: Any
-    truncated: Any
-    error: Any
-    answer: Any
-    questions: Any
-
-
-def prepare(env, match="exact"):
-    return apply_matching(env, match)
-
-
-def warm_up():
-    pass
-
-
-def run_genome(genome, fenv, betas, protocol, kappa_probe=0.0, budget=None, questions=None):
-    ns: dict[str, Any] = {"__name__": "standin"}
-    exec(compile(render(genome), "<r>", "exec"), ns)
-    name = "standin_" + genome.key()
-    register_as(name, ns[class_name(genome)])
-    qs = list(range(len(fenv.questions))) if questions is None else list(questions)
-    shape = (len(betas), len(qs), protocol.replicates)
-    out = Runs(
-        *(
-            np.zeros(shape, dtype=d)
-            for d in (bool, float, np.int64, np.int64, bool, bool, np.int32)
-        ),
-        qs,
-    )
-    rs = EvalSettings(protocol, "exact", kappa_probe, budget)
-    for bi, b in enumerate(betas):
-        spec = ControllerSpec(name, beta=b)
-        for k, qi in enumerate(qs):
-            q = fenv.questions[qi]
-            for r, order in enumerate(protocol.orders(qi, q.n_chains)):
-                s = new_session(fenv, qi, order, rs)
-                ans, err, trunc = play(s, make_solver(spec))
-                out.correct[bi, k, r] = err is None and ans == q.gold
-                out.cost[bi, k, r] = s.cost
-                out.tokens[bi, k, r] = s.tokens
-                out.sequential[bi, k, r] = s.sequential_tokens
-                out.truncated[bi, k, r] = trunc
-                out.error[bi, k, r] = err is not None
-    return out
+__all__ = ["OPTIONS", "FastEnv", "Runs", "eval_results", "prepare", "run_genome", "warm_up"]
