@@ -13,7 +13,7 @@ baselines, re-expressed).
 The *best baseline* of a split is the baseline sweep whose matched-token advantage over the
 joint frontier of the *other* baselines is highest (mean over the environments; where a
 one-point baseline has no point inside the others' range, the others' curve is compared at it
-instead, as :func:`~autotts.evaluate.frontier.frontier_gap` does). When no baseline can be
+instead: minus the others' advantage over it, :func:`_gap`). When no baseline can be
 compared that way, it is the one nearest the joint frontier's top: the one that most often
 reaches an environment's best accuracy with the fewest tokens.
 
@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate import Point, envelope, frontier_gap, matched_advantage
+from ..evaluate import Point, envelope, matched_advantage
 from .digest import Sweep, points
 
 RESAMPLES = 1000
@@ -125,6 +125,17 @@ def paired_advantage(
     return {"value": value, "ci95": ci, "per_env": per_env, "resamples": resamples, "seed": seed}
 
 
+def _gap(mine: Sequence[Point], frontier: Sequence[Point]) -> float | None:
+    """``mine``'s matched-token advantage over ``frontier``; where none of the frontier's
+    points lies within ``mine``'s range (a one-point sweep), minus the frontier's advantage at
+    ``mine``'s points."""
+    gap = matched_advantage(mine, frontier)
+    if gap is None:
+        mirror = matched_advantage(frontier, mine)
+        gap = None if mirror is None else -mirror
+    return gap
+
+
 def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float | None] | None:
     """(name, advantage): the baseline whose matched-token advantage over the joint frontier
     of the other baselines is highest (mean over environments, accuracy points; ties go to
@@ -138,7 +149,7 @@ def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float | None] | 
         gaps = []
         for env, records in sorted(baselines[name].items()):
             mine = points(_placed(records))
-            gap = frontier_gap(mine, envelope(_frontier_points(others, env)))
+            gap = _gap(mine, envelope(_frontier_points(others, env)))
             if gap is not None:
                 gaps.append(gap)
         if gaps:
