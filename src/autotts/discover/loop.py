@@ -194,10 +194,12 @@ class Discovery:
         results; those whose do not are marked ``cheat`` (with both figures) and passed over.
         "Best" is the proposer's own order when it has one (evolve: validation-fold fitness),
         else the search-split score."""
-        order = ranked(self.h.candidates(self.run))
+        cands = self.h.candidates(self.run)
         by_proposer = getattr(self.proposer, "selection_order", None)
-        if by_proposer is not None:
-            order = by_proposer(order)
+        if by_proposer is not None:  # every candidate that passed, scored on the frontier or not
+            order = by_proposer([c for c in cands if c.status == "ok"])
+        else:
+            order = ranked(cands)
         for cand in order:
             problem = self.strict_problem(cand)
             if problem is None:

@@ -137,9 +137,14 @@ def test_breeding_never_reads_the_validation_fold(fenvs, ref, tmp_path) -> None:
     fitness stays the same: only promotion can differ."""
     import dataclasses
 
-    worse = dataclasses.replace(
-        ref, held=[dataclasses.replace(f, frontier=[(1.0, 100.0)]) for f in ref.held]
-    )
+    def lower(f):  # every baseline 20 points less accurate on the validation fold
+        return dataclasses.replace(
+            f,
+            frontier=[(t, a - 20) for t, a in f.frontier],
+            cmc=[(b, t, s, a - 20) for b, t, s, a in f.cmc],
+        )
+
+    worse = dataclasses.replace(ref, held=[lower(f) for f in ref.held])
     a = new_search(fenvs, SEED, tmp_path / "a.json")
     b = new_search(fenvs, SEED, tmp_path / "b.json")
     a.step(ref)
