@@ -16,7 +16,12 @@ from autotts.discover.evolve.catalogue import MECHANISMS, OPTIONS, SETTINGS
 from autotts.discover.evolve.catalogue import template as template_module
 from autotts.discover.evolve.catalogue.specialize import specialize
 from autotts.discover.evolve.catalogue.template import Plan, Template
-from autotts.discover.evolve.genome import Genome, active_settings, random_genome
+from autotts.discover.evolve.genome import (
+    Genome,
+    active_settings,
+    needs_every_probe,
+    random_genome,
+)
 from autotts.discover.evolve.render import render
 from autotts.evaluate import EvalSettings, Protocol
 from autotts.evaluate.runner import new_session, play
@@ -122,11 +127,20 @@ def test_rendered_code_keeps_no_unread_state_and_no_plan() -> None:
             assert reads, (name, g.choices)
 
 
-def test_rendered_code_is_policy_clean_and_compiles() -> None:
+def test_rendered_code_is_policy_clean_and_imports_what_it_uses() -> None:
     for g in _genomes(20):
         source = render(g)
         assert check_source(source, "controller.py") == []
-        compile(source, "<rendered>", "exec")
+        tree = ast.parse(source)
+        imported = {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom)
+                    for a in n.names}  # fmt: skip
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        assert imported <= used, imported - used
+
+
+def test_the_genome_and_the_plan_agree_on_what_implies_probe_every() -> None:
+    for g in _genomes():
+        assert needs_every_probe(g.choices) == Plan(**g.choices).holds, g.choices
 
 
 def _episodes(cls: type, env, budget: float | None) -> list[tuple]:

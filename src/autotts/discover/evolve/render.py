@@ -119,6 +119,8 @@ def _module(
     ]
     sched = "\n".join(_schedule_line(n, gene) for n, gene in g.genes.items())
     body = specialize(Plan(**c))
+    if "beta_confidence(" not in body:  # import only what the code calls
+        imports = imports.replace("beta_confidence, ", "")
     text = "\n".join(fill(line, 96) if line else "" for line in doc_lines)
     lines = [
         '"""' + text + '\n"""',
