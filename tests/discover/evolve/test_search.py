@@ -17,9 +17,10 @@ from autotts.discover.proposers.evolve import reference
 SETTINGS = CheapSettings(replicates=2, betas=(0.0, 0.5, 1.0))
 SIZE, WORKERS, PROMOTE, GENERATIONS = 6, 2, 2, 3
 # With these environments the starting CMC-shaped genome is hard to beat in three generations
-# of six: of seeds 0-7, three improve on it (0 and 1 by under 0.01, 6 by 0.26); 2-5 and 7 do
-# not. Seed 6 improves by more than the promotion margin, so the promotion checks bite too.
-SEED = 6
+# of six: with the catalogue's four newer options (which changed every seed's draws), of seeds
+# 0-16 only 0 and 9 improve on it, by under 0.01, and 13 by 0.41. Seed 13 improves by more than
+# the promotion margin, so the promotion checks bite too.
+SEED = 13
 
 
 @pytest.fixture(scope="module")
