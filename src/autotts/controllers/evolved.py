@@ -16,7 +16,9 @@ Answer: the vote of the finished answers.
 Budget: stops at the first action the budget refuses and answers as above.
 """
 
-from ..env import BudgetExceeded
+from collections.abc import Iterable
+
+from ..env import BudgetExceeded, Session
 from .base import Controller, register
 from .voting import beta_confidence, leader
 
@@ -80,22 +82,20 @@ class Evolved(Controller):
             "floor": 1,  # live chains never pruned below
         }
 
-    def solve(self, session):
+    def solve(self, session: Session) -> str | None:
         s = self.settings
         max_chains = min(s["max_chains"], session.n_available)
-        latest = []  # latest answer seen on each chain
-        depth = []  # intervals advanced after opening
-        off = []  # consecutive steps off the majority
-        done = []  # finished
-        pruned = []
-        live = []  # running chains, in opening order
+        latest: list[str] = []  # latest answer seen on each chain
+        off: list[int] = []  # consecutive steps off the majority
+        done: list[bool] = []  # finished
+        pruned: list[bool] = []
+        live: list[int] = []  # running chains, in opening order
         pool: dict[str, int] = {}  # finished answers -> count, in order of finishing
 
-        def open_chains(k):
+        def open_chains(k: int) -> None:
             for _ in range(k):
                 i = session.branch()
                 latest.append(session.probe(i))
-                depth.append(0)
                 off.append(0)
                 pruned.append(False)
                 done.append(session.is_finished(i))
@@ -104,26 +104,27 @@ class Evolved(Controller):
                 else:
                     live.append(i)
 
-        def counts(answers):
+        def counts(answers: Iterable[str]) -> dict[str, int]:
             tally: dict[str, int] = {}
             for a in answers:
                 tally[a] = tally.get(a, 0) + 1
             return tally
 
-        def top(tally):  # (winner, top1, top2), ERR set aside if asked
+        def top(tally: dict[str, int]) -> tuple[str | None, int, int]:  # winner, top1, top2
             return leader(tally)
 
-        def current():  # the latest answers of chains not pruned
+        def current() -> dict[str, int]:  # the latest answers of chains not pruned
             return counts(latest[i] for i in range(len(latest)) if not pruned[i])
 
-        def answer():
+        def answer() -> str | None:
             if pool:
                 return top(pool)[0]
             return top(current())[0]
 
         try:
             open_chains(min(s["n_init"], max_chains))
-            ema, trail = 0.0, []  # EMA of the confidence and its recent values
+            ema = 0.0  # EMA of the confidence
+            trail: list[float] = []  # its recent values
             for step in range(s["max_steps"]):
                 warm = step >= s["warm_up"]
                 _, top1, top2 = top(pool)
@@ -145,7 +146,6 @@ class Evolved(Controller):
                 for i, burst in chosen:
                     a, finished = session.step(i, burst)
                     latest[i] = a
-                    depth[i] += burst
                     if finished:
                         pool[latest[i]] = pool.get(latest[i], 0) + 1
                         done[i] = True
@@ -156,8 +156,9 @@ class Evolved(Controller):
                 ema = (1 - s["alpha"]) * ema + s["alpha"] * conf
                 trail[-1] = ema
                 rise = trail[-1] - trail[0]
-                if warm and (
-                    complete >= s["min_complete"]
+                if (
+                    warm
+                    and complete >= s["min_complete"]
                     and ema >= s["conf_threshold"]
                     and rise >= -s["slack"]
                 ):

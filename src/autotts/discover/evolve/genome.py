@@ -1,36 +1,8 @@
 """The evolve proposer's controller space: a genome is a choice of mechanisms plus one beta
 schedule per numeric setting those mechanisms use.
 
-Mechanisms (one option each):
-
-* ``widen`` — when to open more chains: ``none``; ``trend`` (an EMA of the finished answers'
-  Beta confidence has stopped rising, CMC's trigger); ``plateau`` (the confidence has not
-  improved for some steps); ``disagree`` (the live answers' leader holds too small a share);
-  ``ramp`` (``widen_burst`` more chains every ``plateau_steps`` steps).
-* ``depth`` — which chains advance each step: ``uniform`` (every live chain one interval);
-  ``aligned`` (chains agreeing with the finished majority get a burst, deepest first, as CMC);
-  ``deepest`` / ``shallowest`` (only the most / least advanced few); ``support`` (a burst
-  proportional to the share of chains agreeing with the chain's answer); ``leader`` (as
-  ``aligned``, favouring the live leader instead of the finished majority).
-* ``probe`` — ``every`` interval, or ``sparse`` (every few steps; matters when probes cost).
-* ``prune`` — ``none``; ``off_majority`` (off the live majority for ``patience`` steps, as
-  Parallel-Probe); ``abandon`` (off the finished majority, keeping a floor of live chains, CMC).
-* ``trim`` — ``overlong``: once answers have finished, a live chain already ``stretch`` times
-  longer than the shortest finished one is pruned (long chains are wrong more often); or
-  ``none``.
-* ``retire`` — ``settled``: a chain whose probed answer has not changed for ``settle`` steps
-  stops generating and its answer counts as finished (early exit); ``agreeing``: the same, only
-  while that answer is also the live leader; or ``none``. Both imply ``probe=every``.
-* ``stop`` / ``stop2`` / ``join`` — one or two stop rules, joined by ``any`` or ``all``:
-  ``stable`` (the live majority unchanged for some steps), ``conf`` (Beta confidence of the
-  finished answers), ``ema`` (its momentum, CMC's gate).
-* ``cap`` — a hard token budget (``tokens``) or ``none``; ``max_steps`` always bounds a run.
-* ``vote`` — ``finished`` answers only; ``weighted`` (plus live chains' latest answers,
-  weighted by depth); ``shorter`` (finished answers weighted by ``(shortest / length) **
-  gamma``: shorter chains are right more often); ``steady`` (finished answers weighted by
-  ``1 + lean * min(held, 8) / 8``, ``held`` the probes in a row that showed the chain's answer;
-  implies ``probe=every``).
-* ``err`` — ``count`` the ``ERR`` answer like any other, or ``ignore`` it.
+The mechanisms and their options (what each does, the numeric settings it reads, its code)
+are the records of :mod:`.catalogue`; this module builds the space of genomes over them.
 
 Every numeric setting follows ``v0 + (v1 - v0) * beta ** p`` (rounded for integers) with the
 direction fixed by what the setting does to spending: ``v1 >= v0`` when a larger value spends
@@ -47,91 +19,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-MECHANISMS: dict[str, tuple[str, ...]] = {
-    "widen": ("none", "trend", "plateau", "disagree", "ramp"),
-    "depth": ("uniform", "aligned", "deepest", "shallowest", "support", "leader"),
-    "probe": ("every", "sparse"),
-    "prune": ("none", "off_majority", "abandon"),
-    "retire": ("none", "settled", "agreeing"),
-    "trim": ("none", "overlong"),
-    "stop": ("stable", "conf", "ema"),
-    "stop2": ("none", "stable", "conf", "ema"),
-    "join": ("any", "all"),
-    "cap": ("none", "tokens"),
-    "vote": ("finished", "weighted", "shorter", "steady"),
-    "err": ("count", "ignore"),
-}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """A numeric setting: its range, whether it is an integer, and its direction (+1: larger
-    spends more, so it grows with beta; -1: larger spends less; 0: a constant)."""
-
-    lo: float
-    hi: float
-    integer: bool
-    direction: int
-    doc: str
-
-
-SETTINGS: dict[str, Setting] = {
-    "n_init": Setting(1, 16, True, 1, "chains opened at the start"),
-    "max_chains": Setting(2, 64, True, 1, "most chains ever opened"),
-    "warm_up": Setting(0, 12, True, 1, "steps before pruning, stopping and aligned bursts"),
-    "max_steps": Setting(8, 160, True, 1, "hard bound on steps"),
-    "widen_burst": Setting(1, 8, True, 1, "chains opened per widening"),
-    "trend": Setting(-0.05, 0.1, False, 1, "widen while the EMA rose by at most this"),
-    "plateau_steps": Setting(1, 8, True, -1, "widen after this many steps without gain"),
-    "agree": Setting(0.3, 1.0, False, 1, "widen while the leader's share is below this"),
-    "alpha": Setting(0.1, 0.9, False, -1, "EMA rate of the confidence"),
-    "window": Setting(2, 10, True, 1, "steps over which the EMA trend is taken"),
-    "conf_threshold": Setting(0.5, 0.999, False, 1, "confidence needed to stop"),
-    "slack": Setting(0.0, 0.1, False, -1, "how far the EMA may be falling at a stop"),
-    "min_complete": Setting(1, 10, True, 1, "finished answers needed to stop on confidence"),
-    "stable_steps": Setting(1, 30, True, 1, "steps the live majority must hold to stop"),
-    "burst": Setting(1, 4, True, 1, "intervals per step for favoured chains"),
-    "focus": Setting(1, 16, True, 1, "chains advanced per step"),
-    "probe_every": Setting(1, 4, True, -1, "steps between probes"),
-    "patience": Setting(1, 16, True, 1, "steps off the majority before a prune"),
-    "floor": Setting(1, 8, True, 1, "live chains never pruned below"),
-    "stretch": Setting(1.0, 6.0, False, 1, "prune live chains this many times the shortest"),
-    "settle": Setting(2, 24, True, 1, "steps showing the same answer that retire a chain"),
-    "token_cap": Setting(20, 2000, False, 1, "hard budget in thousands of tokens"),
-    "weight": Setting(0.05, 1.0, False, 0, "vote weight of a live chain's latest answer"),
-    "gamma": Setting(0.0, 4.0, False, 0, "how much more a shorter finished chain's vote counts"),
-    "lean": Setting(
-        0.0, 3.0, False, 0, "extra vote weight of a chain whose answer held over its last probes"
-    ),
-}
+from .catalogue import ALWAYS, MECHANISMS, OPTIONS, SETTINGS
+from .catalogue import Setting as Setting  # re-exported
 
 P_RANGE = (0.25, 4.0)  # exponent of beta in a schedule
 
-# numeric settings each mechanism option needs (beyond the four every genome has)
-_ALWAYS = ("n_init", "warm_up", "max_steps")
+# numeric settings each mechanism option needs (beyond the three every genome has)
+_ALWAYS = ALWAYS
 _NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("widen", "trend"): ("max_chains", "widen_burst", "trend", "alpha", "window", "conf_threshold"),
-    ("widen", "plateau"): ("max_chains", "widen_burst", "plateau_steps", "conf_threshold"),
-    ("widen", "disagree"): ("max_chains", "widen_burst", "agree"),
-    ("widen", "ramp"): ("max_chains", "widen_burst", "plateau_steps"),
-    ("depth", "aligned"): ("burst",),
-    ("depth", "support"): ("burst",),
-    ("depth", "leader"): ("burst",),
-    ("depth", "deepest"): ("focus",),
-    ("depth", "shallowest"): ("focus",),
-    ("probe", "sparse"): ("probe_every",),
-    ("prune", "off_majority"): ("patience",),
-    ("prune", "abandon"): ("patience", "floor"),
-    ("retire", "settled"): ("settle",),
-    ("retire", "agreeing"): ("settle",),
-    ("trim", "overlong"): ("stretch", "floor"),
-    ("stop", "stable"): ("stable_steps",),
-    ("stop", "conf"): ("conf_threshold", "min_complete"),
-    ("stop", "ema"): ("conf_threshold", "min_complete", "alpha", "window", "slack"),
-    ("cap", "tokens"): ("token_cap",),
-    ("vote", "weighted"): ("weight",),
-    ("vote", "shorter"): ("gamma",),
-    ("vote", "steady"): ("lean",),
+    (o.mechanism, o.name): o.settings for o in OPTIONS if o.settings
 }
 
 Gene = tuple[float, float, float]  # (value at beta 0, value at beta 1, exponent p)

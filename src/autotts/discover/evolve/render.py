@@ -11,62 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from textwrap import fill, indent
 
-from .genome import SETTINGS, Genome, stop_rules
-from .solve_code import solve_code
-
-WIDEN_DOC = {
-    "none": "never opens chains beyond the first ones",
-    "trend": "opens more chains while an EMA of the finished answers' Beta confidence stalls",
-    "plateau": "opens more chains when the finished answers' confidence has not improved "
-    "for a few steps",
-    "disagree": "opens more chains while the live chains' leading answer holds too small a share",
-    "ramp": "opens `widen_burst` more chains every `plateau_steps` steps",
-}
-DEPTH_DOC = {
-    "uniform": "advances every live chain one interval per step",
-    "aligned": "gives chains that agree with the finished majority a burst of intervals, "
-    "deepest first",
-    "deepest": "advances only the few most advanced chains each step",
-    "shallowest": "advances only the few least advanced chains each step",
-    "support": "gives each chain a burst proportional to the share of chains agreeing with it",
-    "leader": "gives chains that agree with the live chains' leading answer a burst of "
-    "intervals, deepest first",
-}
-PRUNE_DOC = {
-    "none": "never prunes",
-    "off_majority": "prunes a chain that stays off the live majority for `patience` steps",
-    "abandon": "abandons chains that keep disagreeing with the finished majority, keeping "
-    "`floor` live",
-}
-TRIM_DOC = {
-    "none": "",
-    "overlong": "Once answers have finished, a live chain `stretch` times longer than the "
-    "shortest finished one is pruned (keeping `floor` live). ",
-}
-RETIRE_DOC = {
-    "none": "",
-    "settled": "A chain whose probed answer has held for `settle` steps is retired: "
-    "it stops generating and its answer counts as finished.",
-    "agreeing": "A chain whose probed answer has held for `settle` steps and is the live "
-    "leader is retired: it stops generating and its answer counts as finished.",
-}
-VOTE_DOC = {
-    "finished": "",
-    "weighted": ", plus the live chains' latest answers weighted by depth",
-    "shorter": ", each weighted by (shortest finished length / its length) ** `gamma`",
-    "steady": ", each weighted by 1 + `lean` * min(probes in a row showing its answer, 8) / 8",
-}
-STOP_DOC = {
-    "stable": "the live majority has not changed for `stable_steps` steps",
-    "conf": "the Beta confidence of the finished answers reaches `conf_threshold`",
-    "ema": "an EMA of that confidence reaches `conf_threshold` and is not falling",
-}
+from .catalogue import SETTINGS, doc
+from .catalogue.specialize import specialize
+from .catalogue.template import Plan
+from .genome import Genome, stop_rules
 
 
 def _pruning(c: dict[str, str]) -> str:
-    return (
-        f"Pruning: {PRUNE_DOC[c['prune']]}. {TRIM_DOC[c['trim']]}{RETIRE_DOC[c['retire']]}".strip()
-    )
+    parts = [f"{doc('prune', c['prune'])}.", doc("trim", c["trim"]), doc("retire", c["retire"])]
+    return "Pruning: " + " ".join(p for p in parts if p)
 
 
 def class_name(g: Genome) -> str:
@@ -101,8 +54,9 @@ def render(g: Genome) -> str:
     return _module(
         g,
         ["Discovered by the evolve proposer (LLM-free search over controller mechanisms)."],
+        "from collections.abc import Iterable\n\n"
         "from autotts.controllers import Controller, beta_confidence, leader\n"
-        "from autotts.env import BudgetExceeded",
+        "from autotts.env import BudgetExceeded, Session",
         class_name(g),
         class_name(g).lower(),
         decorator="",
@@ -116,27 +70,13 @@ def as_builtin(g: Genome, name: str, provenance: Sequence[str], summary: str) ->
     return _module(
         g,
         list(provenance),
-        "from ..env import BudgetExceeded\nfrom .base import Controller, register\n"
+        "from collections.abc import Iterable\n\n"
+        "from ..env import BudgetExceeded, Session\nfrom .base import Controller, register\n"
         "from .voting import beta_confidence, leader",
         name.title().replace("_", ""),
         name,
         decorator="@register\n",
         class_doc=summary,
-    )
-
-
-def _within_budget(body: str) -> str:
-    """The solve body with its actions (from the first opening to the last answer) in a
-    ``try`` that, when the budget refuses an action, answers with what was seen."""
-    start = body.index('open_chains(min(s["n_init"], max_chains))\n')
-    end = body.rindex("return answer()")
-    return (
-        body[:start]
-        + "try:\n"
-        + indent(body[start:end], "    ")
-        + "except BudgetExceeded:  # the budget is spent: answer with what was seen\n"
-        + "    pass\n"
-        + body[end:]
     )
 
 
@@ -161,36 +101,27 @@ def _module(
 ) -> str:
     c = g.choices
     rules = stop_rules(c)
-    uses_ema = "ema" in rules or c["widen"] == "trend"
-    uses_conf_now = bool({"conf", "ema"} & set(rules)) or c["widen"] in ("trend", "plateau")
-    join = " or " if c["join"] == "any" else " and "
-    stop_text = " if " + join.join(STOP_DOC[r] for r in rules)
-    doc = [
+    join = doc("join", c["join"])
+    stop_text = " if " + join.join(doc("stop", r) for r in rules)
+    cap, err = doc("cap", c["cap"]), doc("err", c["err"])
+    doc_lines = [
         *intro,
         "",
-        f"Width: starts with `n_init` chains and {WIDEN_DOC[c['widen']]}.",
-        f"Depth: {DEPTH_DOC[c['depth']]}"
-        + (
-            ", probing every `probe_every` steps."
-            if c["probe"] == "sparse"
-            else ", probing after every advance."
-        ),
+        f"Width: starts with `n_init` chains and {doc('widen', c['widen'])}.",
+        f"Depth: {doc('depth', c['depth'])}, {doc('probe', c['probe'])}.",
         _pruning(c),
         f"Stopping: after `warm_up` steps,{stop_text}"
-        + ("; or once `token_cap` tokens are spent" if c["cap"] == "tokens" else "")
+        + (f"; {cap}" if cap else "")
         + "; at most `max_steps` steps.",
-        "Answer: the vote of the finished answers"
-        + VOTE_DOC[c["vote"]]
-        + (
-            "; ERR answers are ignored while any other answer exists."
-            if c["err"] == "ignore"
-            else "."
-        ),
+        f"Answer: the vote of the finished answers{doc('vote', c['vote'])}"
+        + (f"; {err}." if err else "."),
         "Budget: stops at the first action the budget refuses and answers as above.",
     ]
     sched = "\n".join(_schedule_line(n, gene) for n, gene in g.genes.items())
-    body = _within_budget(solve_code(g, uses_ema, uses_conf_now, join))
-    text = "\n".join(fill(line, 96) if line else "" for line in doc)
+    body = specialize(Plan(**c))
+    if "beta_confidence(" not in body:  # import only what the code calls
+        imports = imports.replace("beta_confidence, ", "")
+    text = "\n".join(fill(line, 96) if line else "" for line in doc_lines)
     lines = [
         '"""' + text + '\n"""',
         "",
@@ -212,7 +143,7 @@ def _module(
         indent(sched, " " * 12),
         "        }",
         "",
-        "    def solve(self, session):",
+        "    def solve(self, session: Session) -> str | None:",
         indent(body, " " * 8),
     ]
     return "\n".join(lines).rstrip() + "\n"
