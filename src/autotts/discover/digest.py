@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate import Point, envelope, matched_advantage
+from ..evaluate import Point, joint_frontier, matched_advantage
 from .history import CandidateRow, ranked
 
 Sweep = Mapping[str, Sequence[Mapping[str, Any]]]
@@ -29,13 +29,10 @@ def points(records: Sequence[Mapping[str, Any]]) -> list[Point]:
 
 
 def baseline_frontier(baselines: Mapping[str, Sweep], env: str) -> list[Point]:
-    """The envelope of every baseline's points on one environment (average total tokens):
-    the joint frontier of sc over k, asc over its threshold, esc over its window,
+    """The joint frontier (:func:`autotts.evaluate.joint_frontier`, average total tokens) of
+    every baseline on one environment: sc over k, asc over its threshold, esc over its window,
     parallel_probe and cmc over the betas (see :mod:`autotts.discover.baselines`)."""
-    pts: list[Point] = []
-    for sweep in baselines.values():
-        pts += points(sweep.get(env, ()))
-    return envelope(pts)
+    return joint_frontier(points(sweep.get(env, ())) for sweep in baselines.values())
 
 
 def score(sweep: Sweep, baselines: Mapping[str, Sweep]) -> float | None:

@@ -1,7 +1,7 @@
 """Honest selection: is the selected candidate really ahead of the baselines?
 
 On the search split the selection's score is its matched-token advantage over the baselines'
-joint frontier (the envelope of every baseline point, per environment; see
+joint frontier (:func:`autotts.evaluate.joint_frontier` of every baseline, per environment; see
 :func:`.digest.score`). :func:`paired_advantage` gives it a paired bootstrap interval over
 questions: each draw resamples an environment's question indices once and recomputes every
 point's accuracy — the selection's and every baseline's — from their per-question accuracies,
@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..evaluate import Point, envelope, matched_advantage
+from ..evaluate import Point, joint_frontier, matched_advantage
 from .digest import Sweep, points
 
 RESAMPLES = 1000
@@ -42,11 +42,8 @@ def _placed(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [r for r in records if r["result"]["avg_total_tokens"] > 0]
 
 
-def _frontier_points(baselines: Mapping[str, Sweep], env: str) -> list[Point]:
-    out: list[Point] = []
-    for sweep in baselines.values():
-        out += points(_placed(sweep.get(env, ())))
-    return out
+def _frontier_curves(baselines: Mapping[str, Sweep], env: str) -> list[list[Point]]:
+    return [points(_placed(sweep.get(env, ()))) for sweep in baselines.values()]
 
 
 def _per_question(records: Sequence[Mapping[str, Any]]) -> list[list[float]] | None:
@@ -59,6 +56,7 @@ def _per_question(records: Sequence[Mapping[str, Any]]) -> list[list[float]] | N
 def _env_draws(
     cand: Sequence[Mapping[str, Any]],
     base: Sequence[Mapping[str, Any]],
+    groups: Sequence[int],
     resamples: int,
     seed: int,
     index: int,
@@ -80,9 +78,11 @@ def _env_draws(
     tb = [r["result"]["avg_total_tokens"] for r in base]
     out = []
     for k in range(resamples):
+        curves: dict[int, list[Point]] = {}
+        for g, t, a in zip(groups, tb, acc_b[:, k].tolist(), strict=True):
+            curves.setdefault(g, []).append((t, a))
         value = matched_advantage(
-            list(zip(tc, acc_c[:, k].tolist(), strict=True)),
-            envelope(zip(tb, acc_b[:, k].tolist(), strict=True)),
+            list(zip(tc, acc_c[:, k].tolist(), strict=True)), joint_frontier(curves.values())
         )
         out.append(math.nan if value is None else value)
     return out
@@ -106,11 +106,13 @@ def paired_advantage(
     draws = []
     for i, (env, all_records) in enumerate(sorted(selected.items())):
         records = _placed(all_records)
-        base = [r for sweep in baselines.values() for r in _placed(sweep.get(env, ()))]
-        adv = matched_advantage(points(records), envelope(_frontier_points(baselines, env)))
+        placed = [_placed(sweep.get(env, ())) for sweep in baselines.values()]
+        base = [r for recs in placed for r in recs]
+        groups = [g for g, recs in enumerate(placed) for _ in recs]
+        adv = matched_advantage(points(records), joint_frontier(_frontier_curves(baselines, env)))
         per_env[env] = None if adv is None else round(adv, 3)
         if adv is not None:
-            draws.append(_env_draws(records, base, resamples, seed, i))
+            draws.append(_env_draws(records, base, groups, resamples, seed, i))
     defined = [v for v in per_env.values() if v is not None]
     value = round(sum(defined) / len(defined), 3) if defined else None
     ci = None
@@ -149,7 +151,7 @@ def best_baseline(baselines: Mapping[str, Sweep]) -> tuple[str, float | None] | 
         gaps = []
         for env, records in sorted(baselines[name].items()):
             mine = points(_placed(records))
-            gap = _gap(mine, envelope(_frontier_points(others, env)))
+            gap = _gap(mine, joint_frontier(_frontier_curves(others, env)))
             if gap is not None:
                 gaps.append(gap)
         if gaps:

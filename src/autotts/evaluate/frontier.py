@@ -78,6 +78,26 @@ def _advantage_terms(candidate: Iterable[Point], reference: Iterable[Point]) -> 
     return terms
 
 
+def joint_frontier(sweeps: Iterable[Iterable[Point]]) -> list[Point]:
+    """The joint frontier of several sweeps, at every token count any of them measured: the
+    best accuracy reachable there — by a point with no more tokens (the :func:`envelope`'s
+    staircase) or on a sweep's own curve (its :func:`measured_curve`, interpolated linearly in
+    log tokens, as :func:`matched_advantage` reads a candidate). Compared this way, a copy of
+    one of the sweeps is never ahead of the frontier: at every frontier point its own curve
+    is one of the curves maximised over. Sorted by tokens; the points no other point beats."""
+    curves = [c for c in (_positive_curve(s) for s in sweeps) if c]
+    tokens = sorted({t for c in curves for t, _ in c})
+    best = -math.inf
+    out: list[Point] = []
+    for t in tokens:
+        here = [a for c in curves for ct, a in c if ct <= t]
+        here += [v for c in curves if (v := interpolate(c, t)) is not None]
+        best = max(best, max(here))
+        if not out or best > out[-1][1]:
+            out.append((t, best))
+    return out
+
+
 def matched_advantage(candidate: Iterable[Point], reference: Iterable[Point]) -> float | None:
     """Matched-token advantage, in points of accuracy: the mean over the reference's points
     whose token count lies within the candidate's token range (ends included) of (the
