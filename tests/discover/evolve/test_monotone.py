@@ -1,9 +1,12 @@
 """Monotone budget holds for random genomes on the synthetic env: every schedule moves in the
-direction that spends more as beta grows, so average tokens must not fall with beta (within
-the beta contract's tolerance)."""
+direction that spends more as beta grows, so average tokens must not fall with beta (up to
+replicate noise: 2 % or 50 tokens). This is what the genome's construction guarantees; the
+beta contract asks more of a selected controller (a strict rise, at most 2x per step), which
+the search's fitness rewards and the loop checks."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
@@ -11,7 +14,6 @@ from typing import Any
 import pytest
 
 from autotts.data import synthesize
-from autotts.discover.contract import contract_problems
 from autotts.discover.evolve.genome import MECHANISMS, Genome, active_settings, random_genome
 
 from .common import evaluate_in_process
@@ -38,13 +40,17 @@ def env():
 
 
 def falls(g: Genome, env) -> tuple[list[str], list[float]]:
-    """The contract's monotonicity problems of ``g``'s sweep (the span rule is not the point
-    here: a genome may legitimately spend little at every beta), and the tokens."""
+    """Where ``g``'s sweep falls from one beta to the next by more than replicate noise, and
+    the tokens."""
     results = evaluate_in_process(g, [env], BETAS, REPLICATES)
     assert all(r.errors == 0 for r in results), [r.error_examples for r in results]
     tokens = [r.avg_total_tokens for r in results]
-    problems = contract_problems({"synth": list(zip(BETAS, tokens, strict=True))})
-    return [p for p in problems if "spans too little" not in p], tokens
+    problems = [
+        f"tokens fall from {t0:.0f} at beta {b0:g} to {t1:.0f} at beta {b1:g}"
+        for (b0, t0), (b1, t1) in itertools.pairwise(zip(BETAS, tokens, strict=True))
+        if t1 < t0 - max(0.02 * t0, 50.0)
+    ]
+    return problems, tokens
 
 
 def _seed_param(seed: int):

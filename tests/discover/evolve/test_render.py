@@ -173,19 +173,18 @@ def test_rendered_module_documents_and_reproduces_the_genome(mech: str, option: 
     assert cls(beta=0.3).settings == cls.schedule(0.3)
 
 
-def test_cheap_evaluation_keeps_the_runs_budget(env_path: str) -> None:
-    """A per-episode cost cap (--budget) applies to the cheap evaluation as to the full sweep."""
-    from autotts.discover.evolve.search import CheapSettings
+def test_genome_scoring_keeps_the_runs_budget(env_path: str) -> None:
+    """A per-episode cost cap (--budget) applies to the genome fitness as to the full sweep."""
+    from autotts.data import load_env
+    from autotts.discover.evolve.scoring import FitnessSettings, prepare, tables_of
 
     g = seed_genomes()[0]
-    free = CheapSettings(betas=(1.0,), replicates=REPLICATES)
-    capped = CheapSettings(betas=(1.0,), replicates=REPLICATES, budget=2000.0)
-    results = []
-    for s in (free, capped):
-        done = s.sweep(render(g), class_name(g), [env_path])
-        assert done.outcome.ok, done.outcome.reason
-        results.append(done.results[0].to_json())
-    assert results[1]["avg_total_tokens"] <= 2000 < results[0]["avg_total_tokens"]
+    env = load_env(Path(env_path))
+    tokens = []
+    for budget in (None, 2000.0):
+        s = FitnessSettings(betas=(1.0,), replicates=REPLICATES, budget=budget)
+        tokens.append(tables_of(g, prepare([env], s), s)[0].rows()[0][1])
+    assert tokens[1] <= 2000 < tokens[0]
 
 
 # --- the newer options on hand-made questions: what each one does, action by action ---------

@@ -6,8 +6,9 @@ every genome and baseline (common random numbers, so comparisons are paired). Pe
 environment, in accuracy points:
 
 * ``vs_frontier`` — the matched-token advantage (:func:`autotts.evaluate.matched_advantage`)
-  over the joint frontier of every baseline (SC over k, ASC over its threshold, ESC over its
-  window, Parallel-Probe, CMC over the betas), in total tokens; a frontier point outside the
+  over the joint frontier (:func:`autotts.evaluate.joint_frontier`) of every baseline (SC
+  over k, ASC over its threshold, ESC over its window, Parallel-Probe, CMC over the betas), in
+  total tokens; a frontier point outside the
   genome's token range counts :data:`OUTSIDE` (the knob must cover the baselines' range);
 * ``vs_cmc`` — the same against CMC's own sweep;
 * ``reach`` — ``log2(1 / r)``, ``r`` the matched-accuracy token ratio
@@ -33,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ...evaluate import envelope, matched_accuracy, matched_advantage
+from ...evaluate import joint_frontier, matched_accuracy, matched_advantage
 from ..contract import MAX_STEP, contract_problems
 from .tables import Row, Table, breeding_questions, validation_questions
 
@@ -76,18 +77,18 @@ class EnvReference:
     baselines: Mapping[str, Sequence[tuple[str, Table]]]
 
     def fold(self, questions: Sequence[int]) -> FoldReference:
-        pts: list[Point] = []
+        curves: dict[str, list[Point]] = {}
         cmc: list[Row] = []
         sc: Point | None = None
         for name, tables in self.baselines.items():
             for label, table in tables:
                 rows = table.rows(questions)
-                pts += [(t, a) for _, t, _, a in rows]
+                curves.setdefault(name, []).extend((t, a) for _, t, _, a in rows)
                 if name == "cmc":
                     cmc += rows
                 if name == "sc" and label == SC_REFERENCE:
                     sc = (rows[0][1], rows[0][3])
-        return FoldReference(envelope(pts), sorted(cmc), sc)
+        return FoldReference(joint_frontier(curves.values()), sorted(cmc), sc)
 
 
 @dataclass(frozen=True)
