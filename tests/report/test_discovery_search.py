@@ -113,7 +113,7 @@ def test_the_search_section_tells_the_search(tmp_path: Path) -> None:
     assert promos[0]["bar"] == "" and float(promos[1]["bar"]) == pytest.approx(3.0 + MARGIN)
     assert promos[0]["origin"] == "seed (like cmc)"
     assert "beat the bar +3.05 (best promoted before +3.00)" in html
-    assert "nothing promoted: its best, +3.10, is below the bar +3.25" in html
+    assert "nothing promoted: no genome of the shortlist reaches the bar +3.25" in html
     assert "its validation" in html and "+2.60" in html  # validation, as it is present
     archive = rows(out / "search_archive.csv")
     assert [r["genome"] for r in archive] == [G[4].key(), G[7].key(), G[0].key(),
@@ -124,6 +124,25 @@ def test_the_search_section_tells_the_search(tmp_path: Path) -> None:
     assert "2–3 × 64+" in html and "64+ × 1" in html
     assert "widen=trend" in archive[0]["mechanisms"] and "err=" not in archive[0]["mechanisms"]
     assert "r1c0</code> (score +0.90)" in html
+
+
+def test_rounds_promote_by_validation(tmp_path: Path) -> None:
+    """A state with rounds (two generations, then one): promotions sit at a round's last
+    generation and their bar is the validation fitness promoted before."""
+    from autotts.discover import load_evolve_search
+
+    run = state(tmp_path)
+    path = run / "evolve" / "state.json"
+    d = json.loads(path.read_text())
+    d.update(promoted=[[G[0].key()], [G[4].key()]], round_ends=[2, 3], generations=3)
+    path.write_text(json.dumps(d))
+    search = load_evolve_search(path)
+    assert search is not None and search.round_ends == (2, 3)
+    assert [(p.generation, p.key, p.value, p.bar) for p in search.promotions] == [
+        (1, G[0].key(), 2.0, None),
+        (2, G[4].key(), 2.6, pytest.approx(2.0 + MARGIN)),
+    ]
+    assert [search.closes_round(g) for g in range(3)] == [False, True, True]
 
 
 def test_the_archive_cells_are_the_searchs() -> None:

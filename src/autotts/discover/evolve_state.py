@@ -1,13 +1,14 @@
 """The evolve search of a discovery run, read back from ``RUN_DIR/evolve/state.json`` for
 reports: fitness by generation, the MAP-Elites archive (the best genome per cell) and what each
-generation promoted to the loop's full sweep, and why.
+round promoted to the loop's full sweep, and why.
 
-The state is read defensively: of a member's ``fit`` only ``value`` (the search fitness) and
-``contract_ok`` are relied on; ``validation`` (fitness on a validation fold), ``width`` and
-``depth`` (the archive's axes) are shown when present. A promotion is explained by the rule of
-:meth:`autotts.discover.evolve.search.Search.step` (a new record by at least ``MARGIN`` over
-every genome promoted before); one that does not clear that bar by its search fitness is said
-to, not explained away.
+The state is read defensively: of a member's ``fit`` only ``value`` (the breeding-fold fitness)
+and ``contract_ok`` are relied on; ``validation`` (fitness on the validation fold), ``width``
+and ``depth`` (the archive's axes) are shown when present. A promotion is explained by the rule
+of :meth:`autotts.discover.evolve.search.Search.promote` (at the end of a round, a new record
+of validation fitness by at least ``MARGIN`` over every genome promoted before; states written
+before the validation fold: of search fitness, every generation a round); one that does not
+clear that bar is said to, not explained away.
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ class EvolveSearch:
     promotions: tuple[Promotion, ...]
     margin: float
     has_validation: bool
+    round_ends: tuple[int, ...] = ()  # generations done when each round closed
+
+    def closes_round(self, generation: int) -> bool:
+        """Whether a round's promotion was decided after ``generation``."""
+        return generation + 1 in self.round_ends
 
     def bar_after(self, generation: int) -> float | None:
         """The bar a genome had to reach to be promoted in ``generation``."""
@@ -224,21 +230,23 @@ def load_evolve_search(
     for m in members:
         first.setdefault(m.key, m)
     by_class = {c.class_name: c for c in candidates}
-    n_gen = max([len(promoted)] + [m.generation + 1 for m in members])
+    ends = [int(n) for n in d.get("round_ends") or () if isinstance(n, int)]
+    if len(ends) != len(promoted):  # an older state: every generation was a round
+        ends = list(range(1, len(promoted) + 1))
+    n_gen = max([ends[-1] if ends else 0] + [m.generation + 1 for m in members])
+    at = {end - 1: keys for end, keys in zip(ends, promoted, strict=True)}
     generations = [
-        _generation(
-            g,
-            [m for m in members if m.generation == g],
-            promoted[g] if g < len(promoted) else [],
-        )
+        _generation(g, [m for m in members if m.generation == g], at.get(g, []))
         for g in range(n_gen)
     ]
+    validated = "round_ends" in d  # promotion ranks by the validation fold
     promotions = []
     previous: float | None = None
-    for g, keys in enumerate(promoted):
+    for end, keys in zip(ends, promoted, strict=True):
+        g = end - 1
         for key in keys:
             found = first.get(key)
-            value = found.value if found else None
+            value = (found.validation if validated else found.value) if found else None
             bar = None if previous is None else round(previous + margin, 4)
             cand = by_class.get(found.class_name) if found else None
             promotions.append(
@@ -259,4 +267,5 @@ def load_evolve_search(
         tuple(promotions),
         margin,
         any(m.validation is not None for m in members),
+        tuple(ends),
     )

@@ -81,15 +81,18 @@ def search_section(search: EvolveSearch, out: Path) -> Any:
     body = (
         f"<p>The evolve proposer bred {len(search.members)} genome(s) over "
         f"{len(search.generations)} generation(s) ({failed} refused or failed in the sandbox, "
-        f"{broken} broke the β contract). <b>Fitness</b> is the search's cheap estimate on the "
-        "search split (a few betas and replicates) that it ranks genomes by — not a held-out "
-        "result; a promoted genome becomes a candidate whose full sweep is scored separately "
-        "(its score is in the candidate table and can differ).</p>"
+        f"{broken} broke the β contract). <b>Fitness</b> is scored exactly at the run's full "
+        "protocol by the search's interpreter, on the <i>breeding</i> fold of the search "
+        "questions (two thirds); breeding ranks by it. <b>Validation</b> is the same on the other "
+        "third, which breeding never sees; at the end of each round the best validation among "
+        "the top genomes by fitness is promoted if it is a new record. Neither is a held-out "
+        "result: a promoted genome becomes a candidate whose code is measured in the sandbox "
+        "(its score against the baselines' frontier is in the candidate table).</p>"
     )
     caption = (
-        "Every evaluated genome's search fitness by generation; the best and median of each "
-        "generation; the bar a genome had to reach to be promoted (the best fitness promoted "
-        f"before + {search.margin:g}); ★ promoted."
+        "Every evaluated genome's breeding-fold fitness by generation; the best and median of "
+        "each generation; the bar a genome had to reach to be promoted (the best validation "
+        f"fitness promoted before + {search.margin:g}); ★ promoted."
     )
     body += figure("search_fitness", "search fitness by generation", esc(caption))
     header = ["generation", "evaluated", "failed", "broke contract", "best", "median",
@@ -120,19 +123,23 @@ def _promotions_html(search: EvolveSearch, val: bool) -> str:
         mine = [p for p in search.promotions if p.generation == g.number]
         for p in mine:
             if p.bar is None:
-                why = "the first promotion (no bar yet): the best fitness so far"
+                why = "the first promotion (no bar yet): the best validation of the shortlist"
             elif p.clears:
                 why = f"beat the bar {p.bar:+.2f} (best promoted before {_f(p.previous)})"
             else:
-                why = f"does not reach the bar {p.bar:+.2f} by its search fitness"
+                why = f"does not reach the bar {p.bar:+.2f}"
             key = f"<code>{esc(p.key)}</code>"
             rows.append([str(g.number), key, esc(p.origin), _f(p.value), esc(why),
                          *([_f(p.validation)] if val else []),
                          _candidate(p.candidate, p.score)])  # fmt: skip
+        if not mine and search.round_ends and not search.closes_round(g.number):
+            continue  # promotion is decided when a round closes
         if not mine:
             bar = search.bar_after(g.number)
             why = "nothing promoted" + (
-                f": its best, {_f(g.best)}, is below the bar {bar:+.2f}" if bar is not None else ""
+                f": no genome of the shortlist reaches the bar {bar:+.2f}"
+                if bar is not None
+                else ""
             )
             rows.append([str(g.number), "–", "–", "–", esc(why), *(["–"] if val else []), "–"])
     header = ["generation", "genome", "origin", "fitness", "why",

@@ -94,6 +94,7 @@ class Search:
     members: list[Member] = field(default_factory=list)
     promoted: list[list[str]] = field(default_factory=list)  # genome keys per round
     generations: int = 0  # generations evaluated so far
+    round_ends: list[int] = field(default_factory=list)  # generations done when each round closed
 
     def __post_init__(self) -> None:
         import optuna
@@ -111,6 +112,7 @@ class Search:
         self.members = [Member.from_json(m) for m in d["members"]]
         self.promoted = [list(keys) for keys in d["promoted"]]
         self.generations = int(d.get("generations", 0))
+        self.round_ends = [int(n) for n in d.get("round_ends", ())]
         for m in self.members:
             self._tell(m)
 
@@ -125,6 +127,7 @@ class Search:
                     "members": [m.to_json() for m in self.members],
                     "promoted": self.promoted,
                     "generations": self.generations,
+                    "round_ends": self.round_ends,
                 }
             )
         )
@@ -257,6 +260,7 @@ class Search:
         best = max(shortlist, key=lambda m: m.validation, default=None)
         chosen = [best] if best is not None and best.validation >= bar + MARGIN else []
         self.promoted.append([m.genome.key() for m in chosen])
+        self.round_ends.append(self.generations)
         self._save()
         return chosen
 
