@@ -23,7 +23,7 @@ DEPENDS = "4e371ba5520a160e"  # sources_stamp("layout.py"): see layout.cache_ok
 _CACHE = cache_ok(DEPENDS, "layout.py")
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def budget_ok(sc, ev, cost):
     """Session._check_budget: ``cost + tokens + kappa * probes > budget`` refuses."""
     if not ev[8]:
@@ -35,7 +35,7 @@ def budget_ok(sc, ev, cost):
     return True
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def branch(S, sc, ev):
     """Open the next chain of the order; its index, or REFUSED."""
     probe0, tokens, order, c0, interval = ev[0], ev[2], ev[4], ev[5], ev[6]
@@ -54,7 +54,7 @@ def branch(S, sc, ev):
     return k
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def advance(S, sc, ev, i, times):
     """Advance chain ``i`` up to ``times`` intervals, each checked against the budget:
     1 finished, 0 not, REFUSED (earlier intervals stay charged), INVALID."""
@@ -84,7 +84,7 @@ def advance(S, sc, ev, i, times):
     return 0
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def probe(S, sc, ev, i):
     """Chain ``i``'s current answer (its final once finished), or REFUSED / INVALID."""
     if i < 0 or i >= sc[L.N_OPEN] or S[L.SSTATE, i] == L.PRUNED:
@@ -98,7 +98,7 @@ def probe(S, sc, ev, i):
     return ev[1][ev[0][g] + S[L.SPOS, i] - 1]
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def prune(S, sc, i):
     if i < 0 or i >= sc[L.N_OPEN] or S[L.SSTATE, i] != L.RUNNING:
         return INVALID
@@ -106,13 +106,13 @@ def prune(S, sc, i):
     return 0
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def clear(cnt, keys, nk):
     for t in range(nk):
         cnt[keys[t]] = 0
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def leader(keys, nk, cnt, ignore):
     """voting.leader over the tally, ERR set aside when ``ignore`` and another answer exists
     (the rendered ``top``): (winner, top1, top2)."""
@@ -139,7 +139,7 @@ def leader(keys, nk, cnt, ignore):
     return winner, top1, top2
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def count_current(C, sc, cnt, keys):
     """The rendered ``current()``: latest answers of chains not pruned, in chain order."""
     nk = 0
@@ -153,7 +153,7 @@ def count_current(C, sc, cnt, keys):
     return nk
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def top_current(C, sc, cnt, keys, ignore):
     nk = count_current(C, sc, cnt, keys)
     out = leader(keys, nk, cnt, ignore)
@@ -161,7 +161,7 @@ def top_current(C, sc, cnt, keys, ignore):
     return out
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def first_max(keys, nk, ftally, ignore):
     """``max(tally, key=tally.get)`` after the rendered ERR clean-up: the first maximal."""
     skip = False
@@ -182,7 +182,7 @@ def first_max(keys, nk, ftally, ignore):
     return best
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def stable_sort(items, n, keyv):
     """Sort ``items[:n]`` in place by ``keyv[item]`` ascending, keeping the order of equals
     (Python's sorted)."""
@@ -196,7 +196,7 @@ def stable_sort(items, n, keyv):
         items[u + 1] = x
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def round_half_even(x):
     """Python's round() of a non-negative float, as an int."""
     r = int(x)
@@ -206,7 +206,7 @@ def round_half_even(x):
     return r
 
 
-@njit(cache=_CACHE)
+@njit(cache=_CACHE, _nrt=False)
 def vote(ch, st, S, C, sc, live, pool_keys, pool_cnt, cnt, keys, ftally):
     """The rendered answer(): the chosen vote, else the leader of current()."""
     ignore = ch[L.CH_IGNORE] == 1

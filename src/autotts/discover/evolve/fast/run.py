@@ -14,6 +14,7 @@ from ....evaluate import merge_chunks as _merge_chunks
 from ..genome import Genome
 from .encode import FastEnv, choice_vector, prepare, settings_rows
 from .kernel import run_batch
+from .layout import SETTING_NAMES
 
 INVALID_ACTION = "InvalidAction: the fast path met an action the session refuses"
 
@@ -68,9 +69,10 @@ def run_genome(
     out_err = np.zeros(shape, np.bool_)
     if len(betas) and qs:
         orders, order0 = fenv.orders(protocol, qs)
+        rows = settings_rows(genome, betas)
         run_batch(
             choice_vector(genome),
-            settings_rows(genome, betas),
+            rows,
             np.asarray(qs, np.int64),
             fenv.q_c0,
             fenv.q_nc,
@@ -95,6 +97,7 @@ def run_genome(
             out_cost,
             out_trunc,
             out_err,
+            *workspace(fenv, rows),
         )
     return Runs(
         tuple(float(b) for b in betas),
@@ -107,6 +110,26 @@ def run_genome(
         out_err,
         out_answer,
         time.perf_counter() - start,
+    )
+
+
+def workspace(fenv: FastEnv, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Zeroed work arrays for :func:`.kernel.run_batch`: per-chain state sized for the
+    environment's largest question, tallies for its most answers, the EMA trail."""
+    n = max(1, int(fenv.q_nc.max(initial=1)))
+    k = max(1, int(fenv.q_nk.max(initial=1)))
+    window = rows[:, SETTING_NAMES.index("window")]
+    longest = int(np.nanmax(window)) if np.isfinite(window).any() else 0
+    chains = [np.zeros(n, np.int64) for _ in range(4)]  # live, work, keyv, chosen_b
+    answers = [np.zeros(k, np.int64) for _ in range(4)]  # pool_keys, pool_cnt, cnt, keys
+    return (
+        np.zeros((4, n), np.int64),
+        np.zeros((7, n), np.int64),
+        *chains,
+        *answers,
+        np.zeros(k, np.float64),
+        np.zeros(8, np.int64),
+        np.zeros(longest + 2, np.float64),
     )
 
 
