@@ -16,6 +16,7 @@ from . import layout as L
 from .layout import cache_ok
 from .ops import (
     INVALID,
+    JIT,
     REFUSED,
     advance,
     branch,
@@ -30,11 +31,11 @@ from .ops import (
     vote,
 )
 
-DEPENDS = "3849fdb9444cddaa"  # sources_stamp("layout.py", "ops.py"): see layout.cache_ok
-_CACHE = cache_ok(DEPENDS, "layout.py", "ops.py")
+DEPENDS = "4c9f54e53e896b75"  # sources_stamp("layout.py", "ops.py"): see layout.cache_ok
+_JIT = {**JIT, "cache": cache_ok(DEPENDS, "layout.py", "ops.py")}
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def _open(k, S, C, sc, ev, live, pool_keys, pool_cnt):
     """open_chains(k): False when the budget refused an action."""
     for _ in range(k):
@@ -61,7 +62,7 @@ def _open(k, S, C, sc, ev, live, pool_keys, pool_cnt):
     return True
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def _pool_add(pool_keys, pool_cnt, sc, a):
     if pool_cnt[a] == 0:
         pool_keys[sc[L.N_POOL]] = a
@@ -69,7 +70,7 @@ def _pool_add(pool_keys, pool_cnt, sc, a):
     pool_cnt[a] += 1
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def _keep_live(live, sc, C, row):
     """live = [i for i in live if not <row>[i]]"""
     m = 0
@@ -81,7 +82,7 @@ def _keep_live(live, sc, C, row):
     sc[L.N_LIVE] = m
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def _count_off(C, live, n, gated, target):
     for t in range(n):
         i = live[t]
@@ -93,7 +94,7 @@ def _count_off(C, live, n, gated, target):
             C[L.COFF, i] = C[L.COFF, i] + 1 if C[L.CLATEST, i] != target else 0
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def _prune_list(S, C, sc, items, n):
     for t in range(n):
         i = items[t]
@@ -103,7 +104,7 @@ def _prune_list(S, C, sc, items, n):
     return True
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def _act(
     ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work, keyv, chosen_b, trail,
     conf_table,
@@ -334,7 +335,7 @@ def _act(
     return 0
 
 
-@njit(cache=_CACHE, _nrt=False)
+@njit(**_JIT)
 def run_batch(
     ch, settings, qidx, q_c0, q_nc, q_nk, probe0, probes, tokens, finals, gold,
     orders, order0, reps, interval, kappa, has_budget, budget, conf_table,
