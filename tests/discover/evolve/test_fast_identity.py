@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from autotts.controllers import ControllerSpec, make_solver
-from autotts.data import Environment, load_env, synthesize
+from autotts.data import Environment, apply_matching, load_env, synthesize
 from autotts.discover.evolve.fast import FastEnv, eval_results, prepare, run_genome
 from autotts.discover.evolve.genome import Genome, seed_genomes
 from autotts.evaluate import EvalSettings, Protocol, evaluate, new_session, play
@@ -202,6 +202,30 @@ def test_eval_results_match_evaluate() -> None:
         got = eval_results(g, fenv, BETAS, runs, rs, name)
         strip = [{**r.to_json(), "seconds": 0} for r in got]
         assert strip == [{**r.to_json(), "seconds": 0} for r in want]
+
+
+def test_answer_matching_is_applied() -> None:
+    """Under ``normalized`` matching, spellings of one answer vote (and grade) together."""
+    spell = ["\\boxed{2}", "2", " 2 ", "$3$", "3", "ERR"]
+    chains = [([spell[(k + j) % 6] for j in range(k % 4 + 1)], 600 * (k % 4 + 1), spell[k % 5])
+              for k in range(14)]  # fmt: skip
+    env = make_env([(chains, "2"), (chains[::-1], "$3$")])
+    fenv = prepare(env, "normalized")
+    matched = apply_matching(env, "normalized")
+    assert fenv.answers != prepare(env).answers
+    rng = random.Random("fast normalized")
+    for g in [*seed_genomes(), *(genome_with({}, rng) for _ in range(6))]:
+        assert_identical(g, matched, fenv, range(len(env)))
+
+
+def test_eval_results_refuse_other_settings() -> None:
+    _, fenv = fast_of("synth")
+    g, other = seed_genomes()[:2]
+    runs = run_genome(g, fenv, [0.5], PROTOCOL, 0.25)
+    with pytest.raises(ValueError, match="not of"):
+        eval_results(g, fenv, [0.5], runs, EvalSettings(PROTOCOL), "x")
+    with pytest.raises(ValueError, match="not of"):
+        eval_results(other, fenv, [0.5], runs, EvalSettings(PROTOCOL, kappa_probe=0.25), "x")
 
 
 def test_runs_shapes_and_subsets() -> None:

@@ -35,6 +35,11 @@ class Runs:
     error: np.ndarray  # bool: the rendered code would have raised
     answer: np.ndarray  # int32
     seconds: float = 0.0
+    genome_key: str = ""  # what was played, how (eval_results checks these)
+    protocol: Protocol | None = None
+    kappa_probe: float = 0.0
+    budget: float | None = None
+    match: str = "exact"
 
     @property
     def episodes(self) -> int:
@@ -110,6 +115,11 @@ def run_genome(
         out_err,
         out_answer,
         time.perf_counter() - start,
+        genome.key(),
+        protocol,
+        float(kappa_probe),
+        budget,
+        fenv.match,
     )
 
 
@@ -148,9 +158,13 @@ def eval_results(
     one environment and one worker), so float sums add in the same order."""
     if tuple(float(b) for b in betas) != runs.betas:
         raise ValueError(f"betas {list(betas)} are not the runs' {list(runs.betas)}")
-    if settings.replicates != runs.correct.shape[2]:
-        raise ValueError("settings.replicates differs from the runs' replicates")
-    del genome  # the runs hold everything; the genome is named for the caller's clarity
+    played = EvalSettings(runs.protocol or settings.protocol, runs.match, runs.kappa_probe,
+                          runs.budget)  # fmt: skip
+    if played != settings or runs.genome_key != genome.key():
+        raise ValueError(
+            f"the runs are of genome {runs.genome_key} under {played}, not of {genome.key()} "
+            f"under {settings}"
+        )
     n = len(runs.questions)
     step = per_task or max(1, n // 8)
     out = []
