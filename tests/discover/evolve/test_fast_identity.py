@@ -140,7 +140,7 @@ def synth_env() -> Environment:
 
 @cache
 def fast_of(key: str) -> tuple[Environment, FastEnv]:
-    env = {"synth": synth_env, "edge": edge_env}[key]()
+    env = synth_env() if key == "synth" else edge_env()
     return env, prepare(env)
 
 
@@ -251,3 +251,33 @@ def test_cache_stamps_are_current() -> None:
     recorded = {"ops": ops.DEPENDS, "kernel": kernel.DEPENDS}
     actual = {"ops": sources_stamp("layout.py"), "kernel": sources_stamp("layout.py", "ops.py")}
     assert recorded == actual
+
+
+_FORKED: list[FastEnv] = []
+
+
+def _forked_tokens(task: tuple[dict[str, Any], float]) -> list[int]:
+    genome, beta = task
+    runs = run_genome(Genome.from_json(genome), _FORKED[0], [beta], PROTOCOL)
+    return [int(t) for t in runs.tokens.reshape(-1)]
+
+
+def test_forked_workers_give_the_same_runs() -> None:
+    """Warmed in the parent, the kernel runs in forked workers (fork_map) unchanged."""
+    from autotts.discover.evolve.fast import warm_up
+    from autotts.procs import fork_map
+
+    warm_up()
+    _, fenv = fast_of("synth")
+    tasks = [(g.to_json(), b) for g in seed_genomes() for b in (0.0, 1.0)]
+    got: dict[int, list[int]] = {}
+    _FORKED.append(fenv)
+    try:
+        fork_map(_forked_tokens, tasks, 2, got.__setitem__)
+    finally:
+        _FORKED.clear()
+    assert [got[n] for n in range(len(tasks))] == [
+        [int(t) for t in run_genome(g, fenv, [b], PROTOCOL).tokens.reshape(-1)]
+        for g in seed_genomes()
+        for b in (0.0, 1.0)
+    ]

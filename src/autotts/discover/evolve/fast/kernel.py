@@ -31,7 +31,7 @@ from .ops import (
     vote,
 )
 
-DEPENDS = "4c9f54e53e896b75"  # sources_stamp("layout.py", "ops.py"): see layout.cache_ok
+DEPENDS = "e3e12abb0f7a1582"  # sources_stamp("layout.py", "ops.py"): see layout.cache_ok
 _JIT = {**JIT, "cache": cache_ok(DEPENDS, "layout.py", "ops.py")}
 
 

@@ -21,7 +21,7 @@ from .layout import cache_ok
 
 REFUSED = -2  # the budget refused the action (nothing changed)
 INVALID = -3  # the action is not allowed (the rendered code would raise InvalidAction)
-DEPENDS = "4e371ba5520a160e"  # sources_stamp("layout.py"): see layout.cache_ok
+DEPENDS = "78786b92ea954369"  # sources_stamp("layout.py"): see layout.cache_ok
 _CACHE = cache_ok(DEPENDS, "layout.py")
 # no reference counting (numba's runtime off): the kernel allocates nothing, and the counts
 # on every array passed to a helper cost more than the episode's own work
