@@ -1,14 +1,20 @@
-"""How fast the evolve proposer searches.
+"""How fast genomes are evaluated: the fast path against the rendered code.
 
-Prints, on the replay environments (default: the four aime24 files):
+On the replay environments (default: the four aime24 files), for a few genomes (the seed
+genomes and seeded random ones), prints episodes per second of
 
-* the rendered CMC-shaped genome against the hand-written ``cmc`` (the same mechanisms and
-  nearly the same schedules, so this is about the price of generated code), both in process;
-* one cheap evaluation (5 betas x 10 replicates on every environment) in the sandbox against
-  the same evaluation in process: the sandbox's overhead;
-* one generation of 12 genomes with ``--workers`` sandboxes: genomes per minute.
+* (a) the fast path (``autotts.discover.evolve.fast``, compiled, one process),
+* (b) the rendered code in this process (``evaluate`` with the rendered class registered),
+* (c) the rendered code in the sandbox (``CheapSettings.sweep``: ``sweep_candidate`` in fast
+  mode, as the search runs it today),
 
-    python bench/bench_evolve.py [--envs FILE...] [--workers 2]
+each on the search's cheap evaluation (5 betas x 10 replicates on every environment), with the
+ratios, and checks that (a) and (b) agree exactly. Then genomes per minute at full fidelity
+(11 betas 0, 0.1, ..., 1, 100 replicates, official protocol, every question of every
+environment) on the fast path with ``--workers`` forked processes. Figures only: nothing here
+asserts a time.
+
+    python bench/bench_evolve.py [--envs FILE...] [--workers 2] [--genomes 6] [--full 12]
 """
 
 from __future__ import annotations
@@ -16,78 +22,150 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import tempfile
+import random
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from autotts.controllers import ControllerSpec
 from autotts.controllers.base import _REGISTRY, register_as
-from autotts.data import load_env
-from autotts.discover.evolve.genome import seed_genomes
+from autotts.data import Environment, load_env
+from autotts.discover.evolve.fast import FastEnv, eval_results, prepare, run_genome, warm_up
+from autotts.discover.evolve.fast.encode import rendered_class
+from autotts.discover.evolve.genome import Genome, random_genome, seed_genomes
 from autotts.discover.evolve.render import class_name, render
-from autotts.discover.evolve.search import CheapSettings, Search
-from autotts.discover.proposers.evolve import reference
-from autotts.evaluate import Protocol, evaluate
+from autotts.discover.evolve.search import CheapSettings
+from autotts.evaluate import DEFAULT_BETAS, EvalResult, EvalSettings, Protocol, evaluate
+from autotts.procs import fork_map
+
+T = TypeVar("T")
 
 
-def _timed(fn: Any) -> tuple[float, Any]:
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
 
 
+def _genomes(n: int, seed: int = 7) -> list[Genome]:
+    rng = random.Random(seed)
+    out = seed_genomes()
+    while len(out) < n:
+        out.append(random_genome(rng))
+    return out[:n]
+
+
+def _in_process(g: Genome, envs: Sequence[Environment], s: CheapSettings) -> list[EvalResult]:
+    name = f"bench-{g.key()}"
+    register_as(name, rendered_class(g))
+    try:
+        rs = EvalSettings(Protocol(s.protocol, s.replicates, s.seed), s.match, s.kappa_probe)
+        return evaluate(list(envs), ControllerSpec(name), list(s.betas), settings=rs)
+    finally:
+        _REGISTRY.pop(name, None)
+
+
+def _fast(g: Genome, fenvs: Sequence[FastEnv], s: CheapSettings) -> list[EvalResult]:
+    rs = EvalSettings(Protocol(s.protocol, s.replicates, s.seed), s.match, s.kappa_probe)
+    out = []
+    for fenv in fenvs:
+        runs = run_genome(g, fenv, s.betas, rs.protocol, rs.kappa_probe, rs.budget)
+        out += eval_results(g, fenv, s.betas, runs, rs, f"bench-{g.key()}")
+    return out
+
+
+def _same(a: list[EvalResult], b: list[EvalResult]) -> bool:
+    def key(r: EvalResult) -> dict[str, Any]:
+        return {**r.to_json(), "seconds": 0}
+
+    return [key(r) for r in a] == [key(r) for r in b]
+
+
+# full fidelity on forked workers: the encoded environments are inherited, not pickled
+_FENVS: Sequence[FastEnv] = ()
+_FULL = Protocol("official", 100, 0)
+
+
+def _full_task(task: tuple[dict[str, Any], int]) -> tuple[int, float]:
+    genome, env_index = task
+    runs = run_genome(Genome.from_json(genome), _FENVS[env_index], DEFAULT_BETAS, _FULL)
+    return runs.episodes, runs.seconds
+
+
 def main() -> None:
+    global _FENVS
     default = os.path.join(
         os.environ.get("AUTOTTS_REPLAY_DIR", "../shared/replay"), "*/aime24.json"
     )
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--envs", nargs="+", default=sorted(glob.glob(default)))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--genomes", type=int, default=6, help="genomes timed on all three paths")
+    ap.add_argument("--full", type=int, default=12, help="genomes run at full fidelity")
     args = ap.parse_args()
     if not args.envs:
         raise SystemExit(f"no environments (looked for {default}); give --envs")
-    args.envs = [os.path.abspath(p) for p in args.envs]  # the sandbox runs in a scratch dir
-    envs = [load_env(Path(p)) for p in args.envs]
+    paths = [os.path.abspath(p) for p in args.envs]  # the sandbox runs in a scratch dir
+    envs = [load_env(Path(p)) for p in paths]
+    t_prep, fenvs = _timed(lambda: [prepare(e) for e in envs])
+    t_warm, _ = _timed(warm_up)
+    print(f"{len(envs)} environments encoded in {t_prep:.2f} s; kernel ready in {t_warm:.2f} s")
+
     s = CheapSettings()
-    protocol = Protocol(s.protocol, s.replicates, s.seed)
-    g = seed_genomes()[0]  # CMC-shaped
-    namespace: dict[str, Any] = {"__name__": "bench_evolved"}
-    exec(compile(render(g), "<rendered>", "exec"), namespace)
-    register_as("bench_evolved", namespace[class_name(g)])
+    per_genome = len(s.betas) * s.replicates * sum(len(e) for e in envs)
+    print(f"cheap evaluation: {len(s.betas)} betas x {s.replicates} replicates on every env")
+    print(f"  = {per_genome:,} episodes per genome\n")
+    print(f"{'genome':14} {'fast ep/s':>11} {'in-proc ep/s':>13} {'sandbox ep/s':>13} "
+          f"{'fast/inproc':>11} {'fast/sandbox':>12}  identical")  # fmt: skip
+    totals = [0.0, 0.0, 0.0]
+    for g in _genomes(args.genomes):
+        t_fast, fast = _timed(lambda g=g: _fast(g, fenvs, s))  # type: ignore[misc]
+        t_in, local = _timed(lambda g=g: _in_process(g, envs, s))  # type: ignore[misc]
+        t_box, done = _timed(lambda g=g: s.sweep(render(g), class_name(g), paths))  # type: ignore[misc]
+        if not done.outcome.ok:
+            print(f"{g.key():14} sandbox failed: {done.outcome.reason}")
+            continue
+        for k, t in enumerate((t_fast, t_in, t_box)):
+            totals[k] += t
+        print(
+            f"{g.key():14} {per_genome / t_fast:11,.0f} {per_genome / t_in:13,.0f} "
+            f"{per_genome / t_box:13,.0f} {t_in / t_fast:10.1f}x {t_box / t_fast:11.1f}x  "
+            f"{'yes' if _same(fast, local) else 'NO'}"
+        )
+    if totals[0] > 0:
+        n = per_genome * args.genomes
+        print(
+            f"{'all':14} {n / totals[0]:11,.0f} {n / totals[1]:13,.0f} {n / totals[2]:13,.0f} "
+            f"{totals[1] / totals[0]:10.1f}x {totals[2] / totals[0]:11.1f}x"
+        )
+        print(
+            f"cheap-evaluation genomes/min, one process: fast {60 * args.genomes / totals[0]:,.0f}"
+            f", sandbox {60 * args.genomes / totals[2]:,.1f}"
+        )
+
+    full = _genomes(args.full, seed=8)
+    tasks = [(g.to_json(), e) for g in full for e in range(len(fenvs))]
+    episodes = [0]
+    busy = [0.0]
+
+    def done_task(_: int, result: tuple[int, float]) -> None:
+        episodes[0] += result[0]
+        busy[0] += result[1]
+
+    _FENVS = fenvs
     try:
-        t_gen, gen = _timed(
-            lambda: evaluate(
-                envs, ControllerSpec("bench_evolved"), list(s.betas), protocol=protocol
-            )
-        )
+        t_full, _ = _timed(lambda: fork_map(_full_task, tasks, args.workers, done_task))
     finally:
-        _REGISTRY.pop("bench_evolved", None)
-    t_cmc, cmc = _timed(
-        lambda: evaluate(envs, ControllerSpec("cmc"), list(s.betas), protocol=protocol)
-    )
-    gap = max(abs(a.accuracy - b.accuracy) for a, b in zip(gen, cmc, strict=True))
-    episodes = sum(r.episodes for r in gen)
-    print(f"cheap evaluation: {len(envs)} envs x {len(s.betas)} betas x {s.replicates} replicates")
-    print(f"  = {episodes:,} episodes")
+        _FENVS = ()
     print(
-        f"rendered CMC genome in process  {t_gen:6.2f} s   hand-written cmc {t_cmc:6.2f} s   "
-        f"ratio {t_gen / t_cmc:.2f}x   largest accuracy gap {gap:.2f} points"
+        f"\nfull fidelity: {len(DEFAULT_BETAS)} betas x {_FULL.replicates} replicates x "
+        f"{sum(len(e) for e in envs)} questions = {episodes[0] // len(full):,} episodes per genome"
     )
-
-    t_box, done = _timed(lambda: s.sweep(render(g), class_name(g), args.envs))
-    assert done.outcome.ok, done.outcome.reason
-    print(f"the same in the sandbox         {t_box:6.2f} s   overhead {t_box / t_gen:.2f}x")
-
-    ref = reference(args.envs, s, args.workers)
-    with tempfile.TemporaryDirectory() as tmp:
-        search = Search(
-            args.envs, s, 0, size=12, workers=args.workers, state_path=Path(tmp) / "state.json"
-        )
-        t_step, _ = _timed(lambda: search.step(ref, 1))
     print(
-        f"one generation of 12 genomes    {t_step:6.2f} s   "
-        f"{12 * 60 / t_step:.0f} genomes/min with {args.workers} workers"
+        f"  {len(full)} genomes in {t_full:.1f} s with {args.workers} workers: "
+        f"{60 * len(full) / t_full:.1f} genomes/min, {episodes[0] / t_full:,.0f} episodes/s "
+        f"({episodes[0] / busy[0]:,.0f} per busy worker)"
     )
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from autotts.controllers import ControllerSpec, make_solver
-from autotts.data import Environment, load_env, synthesize
+from autotts.data import Environment, apply_matching, load_env, synthesize
 from autotts.discover.evolve.fast import FastEnv, eval_results, prepare, run_genome
 from autotts.discover.evolve.genome import Genome, seed_genomes
 from autotts.evaluate import EvalSettings, Protocol, evaluate, new_session, play
@@ -140,7 +140,7 @@ def synth_env() -> Environment:
 
 @cache
 def fast_of(key: str) -> tuple[Environment, FastEnv]:
-    env = {"synth": synth_env, "edge": edge_env}[key]()
+    env = synth_env() if key == "synth" else edge_env()
     return env, prepare(env)
 
 
@@ -204,6 +204,30 @@ def test_eval_results_match_evaluate() -> None:
         assert strip == [{**r.to_json(), "seconds": 0} for r in want]
 
 
+def test_answer_matching_is_applied() -> None:
+    """Under ``normalized`` matching, spellings of one answer vote (and grade) together."""
+    spell = ["\\boxed{2}", "2", " 2 ", "$3$", "3", "ERR"]
+    chains = [([spell[(k + j) % 6] for j in range(k % 4 + 1)], 600 * (k % 4 + 1), spell[k % 5])
+              for k in range(14)]  # fmt: skip
+    env = make_env([(chains, "2"), (chains[::-1], "$3$")])
+    fenv = prepare(env, "normalized")
+    matched = apply_matching(env, "normalized")
+    assert fenv.answers != prepare(env).answers
+    rng = random.Random("fast normalized")
+    for g in [*seed_genomes(), *(genome_with({}, rng) for _ in range(6))]:
+        assert_identical(g, matched, fenv, range(len(env)))
+
+
+def test_eval_results_refuse_other_settings() -> None:
+    _, fenv = fast_of("synth")
+    g, other = seed_genomes()[:2]
+    runs = run_genome(g, fenv, [0.5], PROTOCOL, 0.25)
+    with pytest.raises(ValueError, match="not of"):
+        eval_results(g, fenv, [0.5], runs, EvalSettings(PROTOCOL), "x")
+    with pytest.raises(ValueError, match="not of"):
+        eval_results(other, fenv, [0.5], runs, EvalSettings(PROTOCOL, kappa_probe=0.25), "x")
+
+
 def test_runs_shapes_and_subsets() -> None:
     env, fenv = fast_of("synth")
     g = seed_genomes()[0]
@@ -227,3 +251,33 @@ def test_cache_stamps_are_current() -> None:
     recorded = {"ops": ops.DEPENDS, "kernel": kernel.DEPENDS}
     actual = {"ops": sources_stamp("layout.py"), "kernel": sources_stamp("layout.py", "ops.py")}
     assert recorded == actual
+
+
+_FORKED: list[FastEnv] = []
+
+
+def _forked_tokens(task: tuple[dict[str, Any], float]) -> list[int]:
+    genome, beta = task
+    runs = run_genome(Genome.from_json(genome), _FORKED[0], [beta], PROTOCOL)
+    return [int(t) for t in runs.tokens.reshape(-1)]
+
+
+def test_forked_workers_give_the_same_runs() -> None:
+    """Warmed in the parent, the kernel runs in forked workers (fork_map) unchanged."""
+    from autotts.discover.evolve.fast import warm_up
+    from autotts.procs import fork_map
+
+    warm_up()
+    _, fenv = fast_of("synth")
+    tasks = [(g.to_json(), b) for g in seed_genomes() for b in (0.0, 1.0)]
+    got: dict[int, list[int]] = {}
+    _FORKED.append(fenv)
+    try:
+        fork_map(_forked_tokens, tasks, 2, got.__setitem__)
+    finally:
+        _FORKED.clear()
+    assert [got[n] for n in range(len(tasks))] == [
+        [int(t) for t in run_genome(g, fenv, [b], PROTOCOL).tokens.reshape(-1)]
+        for g in seed_genomes()
+        for b in (0.0, 1.0)
+    ]

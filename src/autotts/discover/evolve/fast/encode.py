@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ....controllers.voting import beta_confidence
+from ....controllers import beta_confidence
 from ....data import ERR, Environment, apply_matching
 from ....evaluate import Protocol
 from ..genome import Genome, stop_rules

@@ -10,13 +10,13 @@ was invalid (the rendered code would raise: an episode error).
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from . import layout as L
 from .layout import cache_ok
 from .ops import (
     INVALID,
+    JIT,
     REFUSED,
     advance,
     branch,
@@ -31,11 +31,11 @@ from .ops import (
     vote,
 )
 
-DEPENDS = "baf6f721ce0b0c36"  # sources_stamp("layout.py", "ops.py"): see layout.cache_ok
-_CACHE = cache_ok(DEPENDS, "layout.py", "ops.py")
+DEPENDS = "e3e12abb0f7a1582"  # sources_stamp("layout.py", "ops.py"): see layout.cache_ok
+_JIT = {**JIT, "cache": cache_ok(DEPENDS, "layout.py", "ops.py")}
 
 
-@njit(cache=_CACHE)
+@njit(**_JIT)
 def _open(k, S, C, sc, ev, live, pool_keys, pool_cnt):
     """open_chains(k): False when the budget refused an action."""
     for _ in range(k):
@@ -62,7 +62,7 @@ def _open(k, S, C, sc, ev, live, pool_keys, pool_cnt):
     return True
 
 
-@njit(cache=_CACHE)
+@njit(**_JIT)
 def _pool_add(pool_keys, pool_cnt, sc, a):
     if pool_cnt[a] == 0:
         pool_keys[sc[L.N_POOL]] = a
@@ -70,7 +70,7 @@ def _pool_add(pool_keys, pool_cnt, sc, a):
     pool_cnt[a] += 1
 
 
-@njit(cache=_CACHE)
+@njit(**_JIT)
 def _keep_live(live, sc, C, row):
     """live = [i for i in live if not <row>[i]]"""
     m = 0
@@ -82,7 +82,7 @@ def _keep_live(live, sc, C, row):
     sc[L.N_LIVE] = m
 
 
-@njit(cache=_CACHE)
+@njit(**_JIT)
 def _count_off(C, live, n, gated, target):
     for t in range(n):
         i = live[t]
@@ -94,7 +94,7 @@ def _count_off(C, live, n, gated, target):
             C[L.COFF, i] = C[L.COFF, i] + 1 if C[L.CLATEST, i] != target else 0
 
 
-@njit(cache=_CACHE)
+@njit(**_JIT)
 def _prune_list(S, C, sc, items, n):
     for t in range(n):
         i = items[t]
@@ -104,8 +104,11 @@ def _prune_list(S, C, sc, items, n):
     return True
 
 
-@njit(cache=_CACHE)
-def _act(ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work, keyv, conf_table):
+@njit(**_JIT)
+def _act(
+    ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work, keyv, chosen_b, trail,
+    conf_table,
+):  # fmt: skip
     ignore = ch[L.CH_IGNORE] == 1
     gated = ch[L.CH_GATED] == 1
     n_available = len(ev[4])
@@ -116,7 +119,6 @@ def _act(ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work, keyv,
     rules = (ch[L.CH_RULE1], ch[L.CH_RULE2])
     has_stable = rules[0] == L.S_STABLE or rules[1] == L.S_STABLE
     window = int(st[L.WINDOW]) if ch[L.CH_USES_EMA] else 0
-    trail = np.zeros(window + 2)
     n_trail = 0
     ema = 0.0
     rise = 0.0
@@ -127,7 +129,6 @@ def _act(ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work, keyv,
     best_conf = 0.0
     flat = 0
     warm_up = int(st[L.WARM_UP])
-    chosen_b = np.zeros(len(live), np.int64)
     for step in range(int(st[L.MAX_STEPS])):
         warm = step >= warm_up
         if ch[L.CH_USES_EMA]:
@@ -334,31 +335,23 @@ def _act(ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work, keyv,
     return 0
 
 
-@njit(cache=_CACHE)
+@njit(**_JIT)
 def run_batch(
     ch, settings, qidx, q_c0, q_nc, q_nk, probe0, probes, tokens, finals, gold,
     orders, order0, reps, interval, kappa, has_budget, budget, conf_table,
     out_answer, out_correct, out_tokens, out_seq, out_cost, out_trunc, out_err,
+    S, C, live, work, keyv, chosen_b, pool_keys, pool_cnt, cnt, keys, ftally, sc, trail,
 ):  # fmt: skip
     """Every (beta, question, replicate) episode; outputs have shape (betas, questions, reps).
-    ``orders[order0[qq] + r * n : ... + n]`` is replicate r's chain order of question qq."""
+    ``orders[order0[qq] + r * n : ... + n]`` is replicate r's chain order of question qq. The
+    work arrays after the outputs come zeroed from the caller (see :func:`.run.workspace`):
+    compiled without numba's runtime (``_nrt=False``, no reference counting: several times
+    faster), the kernel allocates nothing."""
     for b in range(settings.shape[0]):
         st = settings[b]
         for qq in range(len(qidx)):
             q = qidx[qq]
             n = q_nc[q]
-            k = q_nk[q]
-            S = np.zeros((4, max(n, 1)), np.int64)
-            C = np.zeros((7, max(n, 1)), np.int64)
-            live = np.zeros(max(n, 1), np.int64)
-            work = np.zeros(max(n, 1), np.int64)
-            keyv = np.zeros(max(n, 1), np.int64)
-            pool_keys = np.zeros(k, np.int64)
-            pool_cnt = np.zeros(k, np.int64)
-            cnt = np.zeros(k, np.int64)
-            keys = np.zeros(k, np.int64)
-            ftally = np.zeros(k, np.float64)
-            sc = np.zeros(8, np.int64)
             for r in range(reps):
                 start = order0[qq] + r * n
                 order = orders[start : start + n]
@@ -367,7 +360,7 @@ def run_batch(
                 clear(pool_cnt, pool_keys, sc[L.N_POOL])
                 sc[:] = 0
                 err = _act(ch, st, S, C, sc, ev, live, pool_keys, pool_cnt, cnt, keys, work,
-                           keyv, conf_table)  # fmt: skip
+                           keyv, chosen_b, trail, conf_table)  # fmt: skip
                 if err:
                     ans = L.NONE_CODE
                 else:

@@ -140,10 +140,11 @@ def cache_ok(stamp: str, *files: str) -> bool:
     only checks the calling module's own source. So each compiled module records ``stamp``,
     the :func:`sources_stamp` of its dependencies; when they have changed since, it compiles
     without the cache (and says so) until the stamp is updated, which renews its cache."""
+    import warnings
+
     actual = sources_stamp(*files)
     if actual == stamp:
-        return True
-    import warnings
+        return _can_cache()
 
     warnings.warn(
         f"autotts fast path: {', '.join(files)} changed; set the stamp in the module that "
@@ -151,3 +152,20 @@ def cache_ok(stamp: str, *files: str) -> bool:
         stacklevel=2,
     )
     return False
+
+
+def _cache_probe() -> None:
+    """A function of this package's directory, to ask numba where it would cache."""
+
+
+def _can_cache() -> bool:
+    """Whether numba finds a writable cache location for this package: its ``__pycache__``,
+    else ``NUMBA_CACHE_DIR`` or the user's cache directory. With none (a read-only install
+    and no writable home), compile in every process instead of failing at import."""
+    from numba import njit
+
+    try:
+        njit(cache=True)(_cache_probe)  # decoration looks the location up; nothing compiles
+    except RuntimeError:
+        return False
+    return True

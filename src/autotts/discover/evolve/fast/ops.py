@@ -12,6 +12,8 @@ in first-seen order, ``cnt[answer]`` their counts (reset to 0 by :func:`clear` a
 
 from __future__ import annotations
 
+from typing import Any
+
 from numba import njit
 
 from . import layout as L
@@ -19,11 +21,14 @@ from .layout import cache_ok
 
 REFUSED = -2  # the budget refused the action (nothing changed)
 INVALID = -3  # the action is not allowed (the rendered code would raise InvalidAction)
-DEPENDS = "4e371ba5520a160e"  # sources_stamp("layout.py"): see layout.cache_ok
+DEPENDS = "78786b92ea954369"  # sources_stamp("layout.py"): see layout.cache_ok
 _CACHE = cache_ok(DEPENDS, "layout.py")
+# no reference counting (numba's runtime off): the kernel allocates nothing, and the counts
+# on every array passed to a helper cost more than the episode's own work
+JIT: dict[str, Any] = {"cache": _CACHE, "_nrt": False}
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def budget_ok(sc, ev, cost):
     """Session._check_budget: ``cost + tokens + kappa * probes > budget`` refuses."""
     if not ev[8]:
@@ -35,7 +40,7 @@ def budget_ok(sc, ev, cost):
     return True
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def branch(S, sc, ev):
     """Open the next chain of the order; its index, or REFUSED."""
     probe0, tokens, order, c0, interval = ev[0], ev[2], ev[4], ev[5], ev[6]
@@ -54,7 +59,7 @@ def branch(S, sc, ev):
     return k
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def advance(S, sc, ev, i, times):
     """Advance chain ``i`` up to ``times`` intervals, each checked against the budget:
     1 finished, 0 not, REFUSED (earlier intervals stay charged), INVALID."""
@@ -84,7 +89,7 @@ def advance(S, sc, ev, i, times):
     return 0
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def probe(S, sc, ev, i):
     """Chain ``i``'s current answer (its final once finished), or REFUSED / INVALID."""
     if i < 0 or i >= sc[L.N_OPEN] or S[L.SSTATE, i] == L.PRUNED:
@@ -98,7 +103,7 @@ def probe(S, sc, ev, i):
     return ev[1][ev[0][g] + S[L.SPOS, i] - 1]
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def prune(S, sc, i):
     if i < 0 or i >= sc[L.N_OPEN] or S[L.SSTATE, i] != L.RUNNING:
         return INVALID
@@ -106,13 +111,13 @@ def prune(S, sc, i):
     return 0
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def clear(cnt, keys, nk):
     for t in range(nk):
         cnt[keys[t]] = 0
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def leader(keys, nk, cnt, ignore):
     """voting.leader over the tally, ERR set aside when ``ignore`` and another answer exists
     (the rendered ``top``): (winner, top1, top2)."""
@@ -139,7 +144,7 @@ def leader(keys, nk, cnt, ignore):
     return winner, top1, top2
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def count_current(C, sc, cnt, keys):
     """The rendered ``current()``: latest answers of chains not pruned, in chain order."""
     nk = 0
@@ -153,7 +158,7 @@ def count_current(C, sc, cnt, keys):
     return nk
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def top_current(C, sc, cnt, keys, ignore):
     nk = count_current(C, sc, cnt, keys)
     out = leader(keys, nk, cnt, ignore)
@@ -161,7 +166,7 @@ def top_current(C, sc, cnt, keys, ignore):
     return out
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def first_max(keys, nk, ftally, ignore):
     """``max(tally, key=tally.get)`` after the rendered ERR clean-up: the first maximal."""
     skip = False
@@ -182,7 +187,7 @@ def first_max(keys, nk, ftally, ignore):
     return best
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def stable_sort(items, n, keyv):
     """Sort ``items[:n]`` in place by ``keyv[item]`` ascending, keeping the order of equals
     (Python's sorted)."""
@@ -196,7 +201,7 @@ def stable_sort(items, n, keyv):
         items[u + 1] = x
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def round_half_even(x):
     """Python's round() of a non-negative float, as an int."""
     r = int(x)
@@ -206,7 +211,7 @@ def round_half_even(x):
     return r
 
 
-@njit(cache=_CACHE)
+@njit(**JIT)
 def vote(ch, st, S, C, sc, live, pool_keys, pool_cnt, cnt, keys, ftally):
     """The rendered answer(): the chosen vote, else the leader of current()."""
     ignore = ch[L.CH_IGNORE] == 1

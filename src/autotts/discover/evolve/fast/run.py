@@ -14,6 +14,7 @@ from ....evaluate import merge_chunks as _merge_chunks
 from ..genome import Genome
 from .encode import FastEnv, choice_vector, prepare, settings_rows
 from .kernel import run_batch
+from .layout import SETTING_NAMES
 
 INVALID_ACTION = "InvalidAction: the fast path met an action the session refuses"
 
@@ -34,6 +35,11 @@ class Runs:
     error: np.ndarray  # bool: the rendered code would have raised
     answer: np.ndarray  # int32
     seconds: float = 0.0
+    genome_key: str = ""  # what was played, how (eval_results checks these)
+    protocol: Protocol | None = None
+    kappa_probe: float = 0.0
+    budget: float | None = None
+    match: str = "exact"
 
     @property
     def episodes(self) -> int:
@@ -68,9 +74,10 @@ def run_genome(
     out_err = np.zeros(shape, np.bool_)
     if len(betas) and qs:
         orders, order0 = fenv.orders(protocol, qs)
+        rows = settings_rows(genome, betas)
         run_batch(
             choice_vector(genome),
-            settings_rows(genome, betas),
+            rows,
             np.asarray(qs, np.int64),
             fenv.q_c0,
             fenv.q_nc,
@@ -95,6 +102,7 @@ def run_genome(
             out_cost,
             out_trunc,
             out_err,
+            *workspace(fenv, rows),
         )
     return Runs(
         tuple(float(b) for b in betas),
@@ -107,6 +115,31 @@ def run_genome(
         out_err,
         out_answer,
         time.perf_counter() - start,
+        genome.key(),
+        protocol,
+        float(kappa_probe),
+        budget,
+        fenv.match,
+    )
+
+
+def workspace(fenv: FastEnv, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Zeroed work arrays for :func:`.kernel.run_batch`: per-chain state sized for the
+    environment's largest question, tallies for its most answers, the EMA trail."""
+    n = max(1, int(fenv.q_nc.max(initial=1)))
+    k = max(1, int(fenv.q_nk.max(initial=1)))
+    window = rows[:, SETTING_NAMES.index("window")]
+    longest = int(np.nanmax(window)) if np.isfinite(window).any() else 0
+    chains = [np.zeros(n, np.int64) for _ in range(4)]  # live, work, keyv, chosen_b
+    answers = [np.zeros(k, np.int64) for _ in range(4)]  # pool_keys, pool_cnt, cnt, keys
+    return (
+        np.zeros((4, n), np.int64),
+        np.zeros((7, n), np.int64),
+        *chains,
+        *answers,
+        np.zeros(k, np.float64),
+        np.zeros(8, np.int64),
+        np.zeros(longest + 2, np.float64),
     )
 
 
@@ -125,9 +158,13 @@ def eval_results(
     one environment and one worker), so float sums add in the same order."""
     if tuple(float(b) for b in betas) != runs.betas:
         raise ValueError(f"betas {list(betas)} are not the runs' {list(runs.betas)}")
-    if settings.replicates != runs.correct.shape[2]:
-        raise ValueError("settings.replicates differs from the runs' replicates")
-    del genome  # the runs hold everything; the genome is named for the caller's clarity
+    played = EvalSettings(runs.protocol or settings.protocol, runs.match, runs.kappa_probe,
+                          runs.budget)  # fmt: skip
+    if played != settings or runs.genome_key != genome.key():
+        raise ValueError(
+            f"the runs are of genome {runs.genome_key} under {played}, not of {genome.key()} "
+            f"under {settings}"
+        )
     n = len(runs.questions)
     step = per_task or max(1, n // 8)
     out = []
