@@ -129,10 +129,17 @@ class _Reporter:
 )
 @option(
     "--population",
-    default=12,
+    default=16,
     show_default=True,
     type=click.IntRange(min=2),
-    help="evolve: genomes bred and cheaply evaluated per round.",
+    help="evolve: genomes bred per generation (each scored exactly at the run's protocol).",
+)
+@option(
+    "--generations",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="evolve: generations per round; a round then promotes at most one genome.",
 )
 @option("--model", help="openai: the model name at the endpoint.")
 @option("--base-url", help="openai: an OpenAI-compatible endpoint (default: OpenAI's).")
@@ -211,6 +218,7 @@ def discover(
     proposer: str,
     budget_minutes: float | None,
     population: int,
+    generations: int,
     model: str | None,
     base_url: str | None,
     api_key_env: str,
@@ -307,6 +315,7 @@ def discover(
             "agent_cmd": agent_cmd,
             "agent_timeout_s": agent_timeout,
             "population": population,
+            "generations": generations,
         }
         cfg = DiscoverConfig(
             search_envs=[os.path.abspath(p) for p in search],

@@ -31,7 +31,7 @@ def make_proposer(
             fitness_settings(cfg),
             cfg.seed,
             cfg.candidates_per_round,
-            population=o.get("population", 12),
+            population=o.get("population", 16),
             generations=o.get("generations", GENERATIONS_PER_ROUND),
             workers=workers,
         )

@@ -217,7 +217,8 @@ def suggest(trial: Any) -> Genome:
 
 
 def seed_genomes() -> list[Genome]:
-    """Starting points shaped like the reference controllers (CMC, SC, Parallel-Probe, ASC)."""
+    """Starting points shaped like the reference controllers (CMC, SC, Parallel-Probe, ASC),
+    then CMC and SC with a length-weighted vote."""
     cmc = Genome(
         {
             "widen": "trend",
@@ -284,4 +285,9 @@ def seed_genomes() -> list[Genome]:
             "focus": (2, 8, 1),
         },
     )
-    return [cmc, sc, probe, asc]
+    # the first two again, with finished answers weighted by (shortest length / length): on
+    # the aime24 chains a length-weighted vote of 4-8 chains is right 2 points more often
+    shorter = {"gamma": (1.0, 1.0, 1)}
+    cmc_short = Genome({**cmc.choices, "vote": "shorter"}, {**cmc.genes, **shorter})
+    sc_short = Genome({**sc.choices, "vote": "shorter"}, {**sc.genes, **shorter})
+    return [cmc, sc, probe, asc, cmc_short, sc_short]

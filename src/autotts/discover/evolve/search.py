@@ -35,7 +35,7 @@ from .scoring import FitnessSettings, score_all
 from .tables import Table
 
 MARGIN = 0.05  # validation fitness a genome must add to the best promoted one to be promoted
-GENERATIONS_PER_ROUND = 4
+GENERATIONS_PER_ROUND = 8
 SHORTLIST = 4  # best genomes by breeding fitness whose validation fitness is looked at
 
 
@@ -88,7 +88,7 @@ class Search:
     fenvs: list[Any]
     settings: FitnessSettings
     seed: int
-    size: int = 12
+    size: int = 16
     workers: int = 2
     state_path: Path | None = None
     members: list[Member] = field(default_factory=list)

@@ -69,7 +69,7 @@ class EvolveProposer:
         settings: FitnessSettings,
         seed: int,
         per_round: int = 1,
-        population: int = 12,
+        population: int = 16,
         generations: int = GENERATIONS_PER_ROUND,
         workers: int = 2,
     ) -> None:
