@@ -126,7 +126,7 @@ def _records(points: list[tuple[float, float, float]]) -> list[dict]:
     ]  # fmt: skip
 
 
-def test_score_is_the_matched_advantage_over_the_envelope_of_every_baseline():
+def test_score_is_the_matched_advantage_over_the_joint_frontier_of_every_baseline():
     from autotts.discover.digest import _curve, baseline_frontier
     from autotts.discover.summary import advantages, token_ratios
     from autotts.evaluate import envelope, matched_accuracy, matched_advantage
@@ -135,15 +135,21 @@ def test_score_is_the_matched_advantage_over_the_envelope_of_every_baseline():
         "sc": {"e": _records([(0, 100.0, 40.0), (0, 400.0, 50.0), (0, 1600.0, 55.0)])},
         "asc": {"e": _records([(0, 200.0, 48.0), (0, 800.0, 60.0)])},  # beats sc at 400+
     }
-    joint = [(100.0, 40.0), (200.0, 48.0), (400.0, 50.0), (800.0, 60.0), (1600.0, 55.0)]
-    assert baseline_frontier(baselines, "e") == envelope(joint) == joint[:4]
+    points = [(100.0, 40.0), (200.0, 48.0), (400.0, 50.0), (800.0, 60.0), (1600.0, 55.0)]
+    # at 400 tokens asc's own curve (48 % at 200, 60 % at 800, linear in log tokens) is at 54
+    joint = [(100.0, 40.0), (200.0, 48.0), (400.0, 54.0), (800.0, 60.0)]
+    got = baseline_frontier(baselines, "e")
+    assert [t for t, _ in got] == [t for t, _ in joint]
+    assert [a for _, a in got] == pytest.approx([a for _, a in joint])
+    assert envelope(points) == [*joint[:2], (400.0, 50.0), joint[3]]
     cand = {"e": _records([(0.0, 150.0, 50.0), (0.5, 300.0, 55.0), (1.0, 900.0, 62.0)])}
     mine = [(150.0, 50.0), (300.0, 55.0), (900.0, 62.0)]
     # the frontier's points at 200, 400 and 800 tokens lie within 150..900
-    assert score(cand, baselines) == round(matched_advantage(mine, joint[:4]) or 0, 4)
-    assert matched_advantage(mine, joint[:4]) == pytest.approx(
+    frontier = baseline_frontier(baselines, "e")
+    assert score(cand, baselines) == round(matched_advantage(mine, frontier) or 0, 4)
+    assert matched_advantage(mine, frontier) == pytest.approx(
         (50 + 5 * math.log(200 / 150) / math.log(2) - 48 + 55 + 7 * math.log(4 / 3) / math.log(3)
-         - 50 + 55 + 7 * math.log(8 / 3) / math.log(3) - 60) / 3
+         - 54 + 55 + 7 * math.log(8 / 3) / math.log(3) - 60) / 3
     )  # fmt: skip
     # a candidate between two frontier points has no score
     assert score({"e": _records([(0.0, 210.0, 90.0), (1.0, 390.0, 95.0)])}, baselines) is None

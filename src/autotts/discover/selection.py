@@ -33,7 +33,14 @@ from ..evaluate import Point, joint_frontier, matched_advantage
 from .digest import Sweep, points
 
 RESAMPLES = 1000
-SEED_NAMES = ("cmc", "sc", "parallel_probe", "asc")  # the order of evolve's seed_genomes()
+SEED_NAMES = (  # the order of evolve's seed_genomes()
+    "cmc",
+    "sc",
+    "parallel_probe",
+    "asc",
+    "cmc with a length-weighted vote",
+    "sc with a length-weighted vote",
+)
 
 
 def _placed(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

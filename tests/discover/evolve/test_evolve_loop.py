@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from autotts.discover import DiscoverConfig, discover
+from autotts.discover.evolve.genome import seed_genomes
 
 from ..conftest import run_dir_files
 
@@ -43,7 +44,9 @@ def test_evolve_runs_the_loop_and_resumes_to_the_same_result(tmp_path: Path, spl
     code = (tmp_path / "a" / straight["selected"]["code_path"]).read_text()
     assert "GENOME = {" in code and "class Evolved" in code
     state = json.loads((tmp_path / "a" / "evolve" / "state.json").read_text())
-    assert len(state["promoted"]) == 2 and len(state["members"]) == 2 * 2 * 4
+    assert len(state["promoted"]) == 2 and state["generations"] == state["round_ends"][-1] == 4
+    n_seeds = len(seed_genomes())  # generation 0 is the seeds and, if it has room, more
+    assert len(state["members"]) == 3 * 4 + max(4, n_seeds)
     assert "candidates/r0c0/controller.py" in run_dir_files(tmp_path / "a")
 
     # one round, then resume with a second: the same candidates and the same selection
