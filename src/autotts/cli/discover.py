@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 QUICK_REPLICATES = 20
 QUICK_BETAS = "0:1:0.25"
+QUICK_GENERATIONS = 2
 MAIN_ROUNDS = 4  # the default run: about a minute on 2 cores (see the README)
 _RESUME_OPTIONS = {"rounds", "budget_minutes", "workers", "run_dir", "resume", "as_json"}
 
@@ -192,8 +193,9 @@ class _Reporter:
 @option(
     "--quick",
     is_flag=True,
-    help=f"A first look: --replicates {QUICK_REPLICATES} and --betas {QUICK_BETAS} "
-    "(unless given). The default run (no --search-env) uses it.",
+    help=f"A first look: --replicates {QUICK_REPLICATES}, --betas {QUICK_BETAS} and (evolve) "
+    f"--generations {QUICK_GENERATIONS} (unless given). The default run (no --search-env) uses "
+    "it.",
 )
 @settings_options()
 @sandbox_options
@@ -284,6 +286,8 @@ def discover(
             settings = replace(settings, protocol=Protocol(p.name, QUICK_REPLICATES, p.seed))
         if not _given("betas"):
             betas = tuple(parse_betas(QUICK_BETAS))
+        if not _given("generations"):
+            generations = QUICK_GENERATIONS
     cfg = None
     if resume:
         ctx = click.get_current_context()

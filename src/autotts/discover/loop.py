@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment, content_hash, load_env
@@ -24,6 +24,7 @@ from .config import DiscoverConfig
 from .contract import contract_problems
 from .digest import Sweep, history_digest, score
 from .history import CandidateRow, EvalKey, History, code_hash, ranked
+from .progress import Reporter, Silent
 from .prompt import seed_sources
 from .proposers import (
     Context,
@@ -36,29 +37,6 @@ from .proposers import (
 from .results import Results, builtin_code
 from .strict import STRICT_SLOWDOWN, strict_problem
 from .summary import build_summary
-
-
-class Reporter(Protocol):
-    """Progress hooks: the CLI draws bars; tests and scripts get :class:`Silent`."""
-
-    def phase(self, title: str, total: int) -> None: ...
-    def advance(self, n: int = 1) -> None: ...
-    def note(self, text: str) -> None: ...
-    def done(self) -> None: ...
-
-
-class Silent:
-    def phase(self, title: str, total: int) -> None:
-        pass
-
-    def advance(self, n: int = 1) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-    def done(self) -> None:
-        pass
 
 
 @dataclass
