@@ -137,7 +137,7 @@ class _Reporter:
 )
 @option(
     "--generations",
-    default=8,
+    default=24,
     show_default=True,
     type=click.IntRange(min=1),
     help="evolve: generations per round; a round then promotes at most one genome.",

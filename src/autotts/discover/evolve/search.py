@@ -35,7 +35,7 @@ from .scoring import FitnessSettings, score_all
 from .tables import Table
 
 MARGIN = 0.05  # validation fitness a genome must add to the best promoted one to be promoted
-GENERATIONS_PER_ROUND = 8
+GENERATIONS_PER_ROUND = 24
 SHORTLIST = 4  # best genomes by breeding fitness whose validation fitness is looked at
 
 
