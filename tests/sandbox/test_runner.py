@@ -264,3 +264,19 @@ def test_output_mb_caps_each_frame(tmp_path: Path) -> None:
         lambda *a: None,
     )
     assert end.malformed and "at most 1,048,576" in end.malformed
+
+
+def test_the_episode_clock_gives_episodes_played_together_the_limit_each() -> None:
+    """Strict mode plays a question's replicates interleaved: 100 of them get 100 limits."""
+    import time
+
+    from autotts.sandbox.runner import Watch
+
+    w = Watch(2.0)
+    before = time.monotonic()
+    w.episode_started("question 3 (its 100 replicates, played together)", 100)
+    assert before + 200.0 <= w.deadline <= time.monotonic() + 200.0 and w.episodes == 100
+    w.episode_started("question 3, replicate 0")
+    assert w.deadline <= time.monotonic() + 2.0 and w.episodes == 1
+    w.idle()
+    assert w.deadline == float("inf")

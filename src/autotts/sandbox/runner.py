@@ -49,12 +49,17 @@ class Watch:
     def __init__(self, limit_s: float | None) -> None:
         self.limit_s = limit_s
         self.label: str | None = None
+        self.episodes = 1
         self.deadline = float("inf")
 
-    def episode_started(self, label: str) -> None:
+    def episode_started(self, label: str, episodes: int = 1) -> None:
+        """Restart the clock for ``episodes`` episodes played together (strict mode plays a
+        question's replicates interleaved): each may take the limit, so they get it that many
+        times over."""
         self.label = label
+        self.episodes = max(1, episodes)
         if self.limit_s is not None:
-            self.deadline = time.monotonic() + self.limit_s
+            self.deadline = time.monotonic() + self.limit_s * self.episodes
 
     def idle(self) -> None:
         self.label, self.deadline = None, float("inf")
@@ -185,9 +190,12 @@ def _converse(
                 end.timed_out = f"timed out after {limits.timeout_s:g} s (wall clock): killed"
                 break
             if now >= watch.deadline:
+                limit = limits.episode_timeout_s or 0.0
                 end.timed_out = (
-                    f"{watch.label} ran longer than {limits.episode_timeout_s:g} s "
-                    "(the per-episode limit): killed"
+                    f"{watch.label} ran longer than {limit:g} s (the per-episode limit): killed"
+                    if watch.episodes == 1
+                    else f"{watch.label} ran longer than {limit * watch.episodes:g} s (the "
+                    f"per-episode limit, {limit:g} s, for each): killed"
                 )
                 break
             if pending and not writing:

@@ -216,8 +216,8 @@ class StrictServer(_Tally):
         ei, bj, qi = self.plan[self.next]
         reps = len(self.sessions)
         if kind == HEARTBEAT_KIND:
-            label = self.where(ei, bj, qi) + f" (one of its replicates 0-{reps - 1})"
-            watch.episode_started(label)
+            label = self.where(ei, bj, qi) + f" (its {reps} replicates, played together)"
+            watch.episode_started(label, reps)
             return None
         if kind == ACTION:
             batch = parse_json(payload, "a batch of actions")
