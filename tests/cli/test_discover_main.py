@@ -177,7 +177,10 @@ def test_cache_info_and_clear(run: Run, tmp_path: Path) -> None:
 
 def test_quick_sets_replicates_and_betas_unless_given(run: Run, tmp_path: Path) -> None:
     help_text = " ".join(run("discover", "--help").output.split())
-    assert "--quick A first look: --replicates 20 and --betas 0:1:0.25 (unless given)" in help_text
+    assert (
+        "--quick A first look: --replicates 20, --betas 0:1:0.25 and (evolve) --generations 2 "
+        "(unless given)" in help_text
+    )
     search, heldout = tiny_env_file(tmp_path / "s.json"), tiny_env_file(tmp_path / "h.json")
     small = ["--rounds", "1", "--population", "2", "--candidates-per-round", "1"]
     r = run(
@@ -198,6 +201,7 @@ def test_quick_sets_replicates_and_betas_unless_given(run: Run, tmp_path: Path) 
     printed = json.loads(r.stdout)
     cfg = printed["config"]
     assert cfg["betas"] == [0.0, 0.25, 0.5, 0.75, 1.0] and cfg["replicates"] == 3
+    assert cfg["proposer_options"]["generations"] == 2  # --quick's, as not given
     # --json carries summary.json's plain verdict fields
     assert printed == json.loads((tmp_path / "run" / "summary.json").read_text())
     assert printed["beats_baselines"] is False  # every chain of the tiny env answers alike

@@ -70,7 +70,7 @@ def _tempting() -> Environment:
 
 @pytest.mark.parametrize(
     ("name", "beta", "budget"),
-    [("cmc", 0.5, 9000.0), ("cmc", 1.0, 20000.0), ("evolved", 1.0, 20000.0)],
+    [("cmc", 0.5, 9000.0), ("cmc", 1.0, 20000.0), ("evolved", 1.0, 30000.0)],
 )
 def test_stepping_controllers_answer_with_their_finished_chains(
     name: str, beta: float, budget: float
