@@ -265,7 +265,7 @@ def search_figure(search: EvolveSearch, stem: Path) -> list[Path]:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9.5, 4.6), layout="constrained")
     gens = [g.number for g in search.generations]
-    promoted = {(p.generation, p.key) for p in search.promotions}
+    promoted = {p.key for p in search.promotions}  # starred where it was bred
     floor = _fitness_floor(search)
     clipped = 0
     for g in search.generations:
@@ -279,7 +279,7 @@ def search_figure(search: EvolveSearch, stem: Path) -> list[Path]:
             ax.scatter([x], [y], s=30 if low else 26, zorder=3, linewidths=1.1,
                        marker="v" if low else "o", edgecolors="#888888",
                        color="#bbbbbb" if m.contract_ok else "white")  # fmt: skip
-            if (g.number, m.key) in promoted:
+            if m.key in promoted:
                 ax.scatter([x], [y], marker="*", s=190, color=SELECTED_COLOUR, zorder=5,
                            edgecolors="white", linewidths=0.6)  # fmt: skip
     best = [(g.number, g.best) for g in search.generations if g.best is not None]
@@ -294,12 +294,18 @@ def search_figure(search: EvolveSearch, stem: Path) -> list[Path]:
         xs = [g - 0.4 for g, _ in shown] + [shown[-1][0] + 0.4]
         ys = [b for _, b in shown] + [shown[-1][1]]
         ax.step(xs, ys, where="post", color=SELECTED_COLOUR, ls=":", lw=1.6, zorder=2)
-    ax.set_xticks(gens)
+    if len(gens) <= 30:
+        ax.set_xticks(gens)
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=12, integer=True))
     ax.set_xlim(min(gens, default=0) - 0.6, max(gens, default=0) + 0.6)
     if floor is not None:
         ax.set_ylim(bottom=floor - 0.03 * (ax.get_ylim()[1] - floor))
-    ax.set_xlabel("generation (one per discovery round)")
-    ax.set_ylabel("search fitness (cheap, search split)")
+    rounds = bool(search.round_ends)
+    ax.set_xlabel("generation" if rounds else "generation (one per discovery round)")
+    ax.set_ylabel("fitness (breeding fold)" if rounds else "search fitness (search split)")
     handles = [
         Line2D([], [], ls="", marker="o", color="#888888", markerfacecolor="#bbbbbb",
                label="a genome"),
@@ -308,7 +314,8 @@ def search_figure(search: EvolveSearch, stem: Path) -> list[Path]:
         Line2D([], [], color=BEST_COLOUR, marker="o", ms=4, lw=1.8, label="best of the generation"),
         Line2D([], [], color=BEST_COLOUR, ls="--", lw=1.2, label="median of the generation"),
         Line2D([], [], color=SELECTED_COLOUR, ls=":", lw=1.6,
-               label=f"promotion bar (best promoted before + {search.margin:g})"),
+               label=f"promotion bar ({'validation: ' if rounds else ''}best promoted before "
+               f"+ {search.margin:g})"),
         Line2D([], [], ls="", marker="*", ms=12, color=SELECTED_COLOUR, label="promoted"),
     ]  # fmt: skip
     if clipped:
