@@ -5,8 +5,8 @@ genomes and seeded random ones), prints episodes per second of
 
 * (a) the fast path (``autotts.discover.evolve.fast``, compiled, one process),
 * (b) the rendered code in this process (``evaluate`` with the rendered class registered),
-* (c) the rendered code in the sandbox (``CheapSettings.sweep``: ``sweep_candidate`` in fast
-  mode, as the search runs it today),
+* (c) the rendered code in the sandbox (``sweep_candidate`` in fast mode, as the search ran
+  genomes before it had the fast path, and as the loop measures a promoted genome),
 
 each on the search's cheap evaluation (5 betas x 10 replicates on every environment), with the
 ratios, and checks that (a) and (b) agree exactly. Then genomes per minute at full fidelity
@@ -25,6 +25,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,11 +36,35 @@ from autotts.discover.evolve.fast import FastEnv, eval_results, prepare, run_gen
 from autotts.discover.evolve.fast.encode import rendered_class
 from autotts.discover.evolve.genome import Genome, random_genome, seed_genomes
 from autotts.discover.evolve.render import class_name, render
-from autotts.discover.evolve.search import CheapSettings
 from autotts.evaluate import DEFAULT_BETAS, EvalResult, EvalSettings, Protocol, evaluate
 from autotts.procs import fork_map
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CheapSettings:
+    """The old cheap evaluation: 5 betas x 10 replicates, the official protocol."""
+
+    betas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    replicates: int = 10
+    protocol: str = "official"
+    seed: int = 0
+    match: str = "exact"
+    kappa_probe: float = 0.0
+    budget: float | None = None
+
+    def sweep(self, source: str, name: str, envs: Sequence[str]) -> Any:
+        """The sweep of rendered code in the sandbox (fast mode, every episode verified)."""
+        from autotts.sandbox import Candidate, Limits, sweep_candidate
+
+        rs = EvalSettings(
+            Protocol(self.protocol, self.replicates, self.seed), self.match, self.kappa_probe
+        )
+        return sweep_candidate(
+            Candidate(source, name), list(envs), list(self.betas), settings=rs,
+            limits=Limits(timeout_s=600.0),
+        )  # fmt: skip
 
 
 def _timed(fn: Callable[[], T]) -> tuple[float, T]:
