@@ -19,6 +19,13 @@ from autotts.data import synthesize, write_env
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
+def _as_from_a_shell() -> None:
+    """In the child before it runs: Ctrl-C as a terminal delivers it (default disposition,
+    unblocked), whatever this test process inherited or set (a pytest worker may ignore it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _interrupted(args: list[str], cwd: Path, wait_s: float = 2.5) -> tuple[int, str]:
     """Start ``autotts ARGS`` as a process, send it SIGINT once it is at work, and return its
     exit code and stderr."""
@@ -30,6 +37,7 @@ def _interrupted(args: list[str], cwd: Path, wait_s: float = 2.5) -> tuple[int, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_shell,
     )
     try:
         time.sleep(wait_s)

@@ -27,6 +27,13 @@ N = 7
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _as_from_a_shell() -> None:
+    """In the child before it runs: Ctrl-C as a terminal delivers it (default disposition,
+    unblocked), whatever this test process inherited or set (a pytest worker may ignore it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _collect_args(scripted: Scripted, questions: Path, template: Path, out: Path) -> list[Any]:
     return [
         "collect", "--base-url", scripted.url, "--model", "m", "--questions", questions,
@@ -94,7 +101,11 @@ def test_collect_resumes_after_being_stopped(
     out = tmp_path / "env.json"
     args = [str(a) for a in _collect_args(scripted, questions_file, template_file, out)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autotts", *args], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "autotts", *args],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_as_from_a_shell,
     )
     journal = Path(journal_path(str(out)))
     try:
@@ -274,6 +285,7 @@ def test_ctrl_c_keeps_the_finished_answers(
     proc = subprocess.Popen(
         [sys.executable, "-m", "autotts", *args, "--json", "--trace", str(trace)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_as_from_a_shell,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
