@@ -113,10 +113,14 @@ class ScriptedServer:
         chat: Handler | None = None,
         completions: Handler | None = None,
         models: list[str] | None = None,
+        tokenize: Handler | None = None,
+        detokenize: Handler | None = None,
     ) -> None:
         self.handlers: dict[str, Handler | None] = {
             "/v1/chat/completions": chat,
             "/v1/completions": completions,
+            "/tokenize": tokenize,  # beside /v1, as vLLM and SGLang serve them
+            "/detokenize": detokenize,
         }
         self.models = models or ["m"]
         self.requests: list[Request] = []

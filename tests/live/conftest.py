@@ -62,8 +62,13 @@ class Scripted:
 @pytest.fixture
 def scripted() -> Iterator[Scripted]:
     model = ScriptedModel(list(QUESTIONS))
-    with ScriptedServer(completions=model) as server:
+    with serve(model) as server:
         yield Scripted(server, model)
+
+
+def serve(model: ScriptedModel) -> ScriptedServer:
+    """A scripted server for ``model``: completions and its tokenizer routes."""
+    return ScriptedServer(completions=model, tokenize=model.tokenize, detokenize=model.detokenize)
 
 
 def write_questions(path: Path, items: list[QuestionItem] = ITEMS) -> Path:

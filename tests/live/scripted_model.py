@@ -17,12 +17,22 @@ A step request gets ``min(max_tokens, L - t)`` words, ``finish_reason`` ``stop``
 chain has ended, else ``length``; a probe gets its reply cut to ``max_tokens`` words. Usage
 counts are exact word counts. :meth:`ScriptedModel.expected_chain` is what ``collect`` must
 record for a chain, derived from this script alone (not from autotts's sampler).
+
+Like vLLM, it also takes token-id prompts and returns the ids it generated
+(``return_token_ids``), and tokenizes on ``/tokenize`` (text, or chat ``messages`` through its
+"chat template", which is ``TEMPLATE`` around the last message) and ``/detokenize``. A token is
+a run of whitespace and the word after it, so decoding is exact; ids are handed out as words
+are first seen. ``tokens=False`` makes it a server without any of that (a token-id prompt is an
+HTTP 500, as llama.cpp's server answers); ``ignore_seeds=True`` one whose seeded requests do not
+reproduce (a new chain gets a fresh key every time, as llama.cpp's prompt cache behaves).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,7 +84,12 @@ class ScriptedModel:
     in_flight: int = 0
     max_in_flight: int = 0
     delay: float = 0.0
+    tokens: bool = True  # token-id prompts, return_token_ids, /tokenize and /detokenize
+    ignore_seeds: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _vocab: dict[str, int] = field(default_factory=dict)
+    _words: list[str] = field(default_factory=list)
+    _fresh: itertools.count[int] = field(default_factory=lambda: itertools.count(10**6))
 
     def __post_init__(self) -> None:
         if self.probe_suffix is None:
@@ -150,6 +165,36 @@ class ScriptedModel:
             questions.append(make_question(chains, gold, n, item.question))
         return Environment(EnvMeta(interval_tokens=interval), tuple(questions))
 
+    # ----------------------------------------------------------------- tokens
+    def encode(self, text: str) -> list[int]:
+        with self._lock:
+            ids = []
+            for piece in _PIECES.findall(text):
+                if piece not in self._vocab:
+                    self._vocab[piece] = len(self._words)
+                    self._words.append(piece)
+                ids.append(self._vocab[piece])
+            return ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        with self._lock:
+            return "".join(self._words[i] for i in ids)
+
+    def tokenize(self, body: Any) -> dict[str, Any] | Reply:
+        if not self.tokens:
+            return Reply(status=404, json={"detail": "Not Found"})
+        if "messages" in body:
+            text = self.template.replace("{question}", body["messages"][-1]["content"])
+        else:
+            text = body["prompt"]
+        ids = self.encode(text)
+        return {"count": len(ids), "max_model_len": 10**6, "tokens": ids}
+
+    def detokenize(self, body: Any) -> dict[str, Any] | Reply:
+        if not self.tokens:
+            return Reply(status=404, json={"detail": "Not Found"})
+        return {"prompt": self.decode(body["tokens"])}
+
     # ----------------------------------------------------------------- the endpoint
     def __call__(self, body: Any) -> dict[str, Any] | Reply:
         with self._lock:
@@ -168,6 +213,10 @@ class ScriptedModel:
 
     def _complete(self, body: Any) -> dict[str, Any] | Reply:
         prompt, max_tokens = body["prompt"], body["max_tokens"]
+        if isinstance(prompt, list):
+            if not self.tokens:
+                return Reply(status=500, json={"error": {"message": "prompt must be a string"}})
+            prompt = self.decode(prompt)
         head, sep, rest = prompt.partition("\nA:")
         question = head.removeprefix("Q: ")
         if not sep or question not in self._by_text:
@@ -181,7 +230,7 @@ class ScriptedModel:
         if not words:
             if probing or "seed" not in body:
                 return Reply(status=400, json={"error": {"message": "a new chain needs a seed"}})
-            key = int(body["seed"])
+            key = next(self._fresh) if self.ignore_seeds else int(body["seed"])
         else:
             key = int("".join(str("abcdefghij".index(ch)) for ch in words[0][3:]))
         chain = self.chain(question, key)
@@ -195,6 +244,12 @@ class ScriptedModel:
             out = [self.word(chain, key, p) for p in range(t, min(t + max_tokens, chain.length))]
             reason = "stop" if t + len(out) >= chain.length else "length"
         text = "".join(" " + w for w in out)
-        return completion_reply(
+        answer = completion_reply(
             text, prompt_tokens=prompt_tokens, completion_tokens=len(out), finish_reason=reason
         )
+        if body.get("return_token_ids") and self.tokens:
+            answer["choices"][0]["token_ids"] = self.encode(text)
+        return answer
+
+
+_PIECES = re.compile(r"\s*\S+|\s+$")

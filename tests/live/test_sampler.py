@@ -50,11 +50,12 @@ def test_a_short_length_stop_ends_the_chain_and_its_end_is_probed() -> None:
 
     with ScriptedServer(completions=handler) as server:
         s = _sampler(handler, server, interval=10, max_tokens=100)
-        first = s.step("Q", "q", 0, 0, "", 0)
+        prompt = s.prompt("Q")
+        first = s.step(prompt, "q", 0, 0, [])
         assert not first.finished
-        second = s.step("Q", "q", 0, 1, first.text, 10)
+        second = s.step(prompt, "q", 0, 1, [first])
         assert second.finished and second.truncated and second.tokens == 4
-        final = s.final("Q", "q", 0, [first, second])
+        final = s.final(prompt, "q", 0, [first, second])
         assert (final.raw, final.answer, final.source, final.tokens) == ("12", "12", "probe", 2)
         probe_prompt = server.requests[-1].body["prompt"]
         assert probe_prompt == "Q" + " a" * 10 + " b" * 4 + s.settings.probe_suffix
@@ -70,17 +71,15 @@ def test_the_last_step_asks_only_for_what_max_tokens_leaves(scripted: Scripted) 
 
     with ScriptedServer(completions=handler) as server:
         s = _sampler(handler, server, interval=40, max_tokens=100)
-        text, generated = "", 0
+        prompt = s.prompt("Q")
         steps: list[Step] = []
         while not steps or not steps[-1].finished:
-            st = s.step("Q", "q", 0, len(steps), text, generated)
-            steps.append(st)
-            text, generated = text + st.text, generated + st.tokens
+            steps.append(s.step(prompt, "q", 0, len(steps), steps))
         assert [b["max_tokens"] for b in bodies] == [40, 40, 20]
         assert [st.finished for st in steps] == [False, False, True] and steps[-1].truncated
-        assert generated == 100
+        assert sum(st.tokens for st in steps) == 100
         with pytest.raises(ValueError, match="already at max tokens"):
-            s.step("Q", "q", 0, 3, text, generated)
+            s.step(prompt, "q", 0, 3, steps)
 
 
 def test_a_chain_that_stops_reads_its_answer_from_its_text() -> None:
@@ -92,9 +91,9 @@ def test_a_chain_that_stops_reads_its_answer_from_its_text() -> None:
 
     with ScriptedServer(completions=handler) as server:
         s = _sampler(handler, server, interval=10)
-        step = s.step("Q", "q", 0, 0, "", 0)
+        step = s.step(s.prompt("Q"), "q", 0, 0, [])
         assert step.finished and not step.truncated
-        final = s.final("Q", "q", 0, [step])
+        final = s.final(s.prompt("Q"), "q", 0, [step])
         assert (final.raw, final.answer, final.source, final.tokens) == ("8", "8", "text", 0)
         assert len(server.requests) == 1  # no probe needed
 

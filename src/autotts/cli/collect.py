@@ -15,21 +15,29 @@ from .common import CliError, Interrupted, check_output_path, warn
 from .options import chains_option, command, model_options, option, sampling_options
 
 if TYPE_CHECKING:
-    from ..live import ModelClient, Progress, SamplingSettings
+    from ..live import ModelClient, Progress, Sampler, SamplingSettings, ServerReport
 
 
 def make_settings(opts: dict[str, Any]) -> SamplingSettings:
-    from ..live import DEFAULT_PROBE_SUFFIX, DEFAULT_TEMPLATE, SamplingSettings
+    """The sampling settings asked for (before :func:`make_sampler` fits them to the server):
+    ``--prompt-template FILE`` is a raw prompt; otherwise the model's chat template is asked
+    for, applied to ``--user-message``."""
+    from ..live import (
+        DEFAULT_PROBE_SUFFIX,
+        DEFAULT_TEMPLATE,
+        DEFAULT_USER_MESSAGE,
+        SamplingSettings,
+    )
 
-    template = DEFAULT_TEMPLATE
+    template, user = DEFAULT_TEMPLATE, opts.get("user_message") or DEFAULT_USER_MESSAGE
     path = opts["prompt_template"]
     if path is not None:
-        try:
-            template = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise CliError(f"{path}: cannot read the prompt template: {e.strerror or e}") from None
-        except UnicodeDecodeError as e:
-            raise CliError(f"{path}: the prompt template is not UTF-8 text: {e.reason}") from None
+        if opts.get("user_message"):
+            raise CliError("--prompt-template and --user-message exclude each other")
+        template, user = _read_text(path, "the prompt template"), None
+    elif user.startswith("@"):
+        path = user[1:]
+        user = _read_text(path, "the user message")
     try:
         return SamplingSettings(
             interval=opts["interval"],
@@ -40,9 +48,39 @@ def make_settings(opts: dict[str, Any]) -> SamplingSettings:
             probe_suffix=opts["probe_suffix"] or DEFAULT_PROBE_SUFFIX,
             probe_tokens=opts["probe_tokens"],
             seed=opts["seed"],
+            user_message=user,
         )
     except ValueError as e:
-        raise CliError(f"{path}: {e}" if path and "template" in str(e) else str(e)) from None
+        if path and ("template" in str(e) or "user message" in str(e)):
+            raise CliError(f"{path}: {e}") from None
+        raise CliError(str(e)) from None
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise CliError(f"{path}: cannot read {what}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise CliError(f"{path}: {what} is not UTF-8 text: {e.reason}") from None
+
+
+def make_sampler(
+    client: ModelClient, settings: SamplingSettings, question: str, opts: dict[str, Any]
+) -> tuple[Sampler, ServerReport]:
+    """The sampler for this server: the prompt format and continuation it supports
+    (``--continuation``, tried on ``question``), with what differs from exact collection
+    stated on stderr."""
+    from ..live import LiveError, Sampler, negotiate
+
+    try:
+        fitted, report = negotiate(client, settings, question, opts.get("continuation") or "auto")
+    except LiveError as e:
+        raise CliError(str(e)) from None
+    for note in report.notes:
+        if "(--continuation text)" not in note:
+            warn(note)
+    return Sampler(client, fitted), report
 
 
 def make_client(opts: dict[str, Any]) -> ModelClient:
@@ -77,15 +115,29 @@ def make_client(opts: dict[str, Any]) -> ModelClient:
 @chains_option("Chains per question.")
 @sampling_options
 @option("--dataset", default=None, help="Dataset name to record (default: file stem).")
+@option(
+    "--allow-unreproducible",
+    is_flag=True,
+    help="Collect even when the server fails the seed self-check (recorded in the file).",
+)
 @option("-o", "--output", required=True, metavar="ENV", help="Environment file to write.")
 @option("--json", "as_json", is_flag=True, help="Print a JSON summary line.")
 def collect(
-    questions_file: str, chains: int, dataset: str | None, output: str, as_json: bool, **opts: Any
+    questions_file: str,
+    chains: int,
+    dataset: str | None,
+    allow_unreproducible: bool,
+    output: str,
+    as_json: bool,
+    **opts: Any,
 ) -> None:
     """Sample chains from a model and write a replay environment.
 
     Each of the --chains chains per question grows --interval tokens at a time through the
-    completions endpoint and is probed after every step. Every step is journaled in
+    completions endpoint and is probed after every step. Where the server allows it (vLLM,
+    SGLang) the prompt is the model's own chat template and chains are continued by token
+    ids; a seed self-check first makes sure the server reproduces seeded samples (so a
+    resumed collect continues its chains as they were). Every step is journaled in
     ENV.journal as soon as it is done: run the same command again after an interruption and
     collect continues where it stopped (finished chains are never sampled again).
 
@@ -94,7 +146,14 @@ def collect(
       autotts collect --base-url http://localhost:8000/v1 --model Qwen/Qwen3-4B \\
           --questions aime25.jsonl --chains 64 -o qwen3-4b-aime25.json
     """
-    from ..live import JournalError, LiveError, Sampler, journal_path, read_questions
+    from ..live import (
+        JournalError,
+        LiveError,
+        SeedsNotHonoured,
+        check_seeds,
+        journal_path,
+        read_questions,
+    )
     from ..live import collect as run_collect
 
     check_output_path(output)
@@ -102,9 +161,16 @@ def collect(
     items = read_questions(questions_file)
     client = make_client(opts)
     name = dataset or Path(questions_file).stem
-    sampler = Sampler(client, settings)
-    run = {"concurrency": opts["concurrency"], "dataset": name}
+    sampler, report = make_sampler(client, settings, items[0].question, opts)
+    run = {"concurrency": opts["concurrency"], "dataset": name, "report": report}
     try:
+        try:
+            check_seeds(sampler, items[0].question, report)
+        except SeedsNotHonoured as e:
+            if not allow_unreproducible:
+                raise CliError(str(e)) from None
+            warn(f"{e}: collecting anyway (recorded in the environment)")
+            report.notes.append(str(e))
         if as_json or not sys.stderr.isatty():
             result = run_collect(sampler, items, chains, output, **run)
         else:

@@ -372,12 +372,27 @@ def sampling_options(f: F) -> F:
             ),
             option("--top-p", default=None, type=Number(0, maximum=1), help="Nucleus sampling."),
             option(
+                "--user-message",
+                default=None,
+                metavar="TEXT|@FILE",
+                help="The user message, with {question} once, given to the model's chat "
+                "template by the server (default: the question and a \\boxed{} instruction).",
+            ),
+            option(
                 "--prompt-template",
                 default=None,
                 metavar="FILE",
                 type=click.Path(),
-                help="Raw prompt with {question} once (default: ChatML with a \\boxed{} "
-                "instruction).",
+                help="A raw prompt with {question} once, instead of the model's chat template "
+                "(where the server cannot apply it: ChatML with the user message).",
+            ),
+            option(
+                "--continuation",
+                default="auto",
+                show_default=True,
+                type=click.Choice(["auto", "tokens", "text"]),
+                help="Continue chains by token ids (exact; vLLM, SGLang) or as text; auto: by "
+                "token ids where the server supports them.",
             ),
             option(
                 "--probe-suffix",

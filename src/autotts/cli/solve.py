@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .collect import make_client, make_settings
+from .collect import make_client, make_sampler, make_settings
 from .common import CliError, check_output_path, parse_params
 from .options import (
     beta_option,
@@ -137,7 +137,7 @@ def solve(
     import hashlib
 
     from ..controllers import ControllerSpec, make_solver
-    from ..live import LiveError, LiveOptions, QuestionItem, Sampler, read_questions, solve_live
+    from ..live import LiveError, LiveOptions, QuestionItem, read_questions, solve_live
 
     if (question is None) == (questions_file is None):
         raise CliError("give either a QUESTION or --questions FILE.jsonl")
@@ -166,7 +166,7 @@ def solve(
         prefetch=prefetch,
     )
     client = make_client(opts)
-    sampler = Sampler(client, settings)
+    sampler, _ = make_sampler(client, settings, items[0].question, opts)
     results: list[LiveResult] = []
     from concurrent.futures import ThreadPoolExecutor
 

@@ -147,11 +147,10 @@ class LiveChains:
         fut: Future[Any]
         if kind == "step":
             k = key[2]
-            args = (self.prompt, self.qid, i, k, c.text(k), c.tokens[k])
-            fut = self._pool.submit(s.step, *args)
+            fut = self._pool.submit(s.step, self.prompt, self.qid, i, k, c.steps[:k])
         elif kind == "probe":
             k = key[2]
-            fut = self._pool.submit(s.probe, self.prompt, self.qid, i, k, c.text(k + 1))
+            fut = self._pool.submit(s.probe, self.prompt, self.qid, i, k, c.steps[: k + 1])
         else:
             fut = self._pool.submit(s.final, self.prompt, self.qid, i, list(c.steps))
         self._inflight[key] = fut

@@ -19,7 +19,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +33,14 @@ class LiveError(Exception):
 @dataclass(frozen=True)
 class Completion:
     """One completion: its text, the tokens generated (the server's usage count), why it
-    stopped (``length`` = hit ``max_tokens``) and the prompt's length in tokens."""
+    stopped (``length`` = hit ``max_tokens``), the prompt's length in tokens and, when they
+    were asked for, the generated token ids."""
 
     text: str
     tokens: int
     finish_reason: str
     prompt_tokens: int
+    token_ids: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -86,15 +88,18 @@ class ModelClient:
     # ----------------------------------------------------------------- requests
     def complete(
         self,
-        prompt: str,
+        prompt: str | Sequence[int],
         *,
         max_tokens: int,
         temperature: float,
         top_p: float | None = None,
         seed: int | None = None,
         user: str | None = None,
+        token_ids: bool = False,
     ) -> Completion:
-        """Continue ``prompt`` by up to ``max_tokens`` tokens."""
+        """Continue ``prompt`` (text, or token ids) by up to ``max_tokens`` tokens; with
+        ``token_ids`` the server is asked for the generated ids too (vLLM's
+        ``return_token_ids``), and a response without them is an error."""
         body: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
         if top_p is not None:
             body["top_p"] = top_p
@@ -102,11 +107,59 @@ class ModelClient:
             body["seed"] = seed
         if user is not None:
             body["user"] = user
+        if token_ids:
+            body["extra_body"] = {"return_token_ids": True}
+        if not isinstance(prompt, str):
+            prompt = list(prompt)
         out = self._with_retries(lambda: self._complete_once(prompt, body))
         with self._lock:
             self.stats.completion_tokens += out.tokens
             self.stats.prompt_tokens += out.prompt_tokens
         return out
+
+    def tokenize(
+        self,
+        *,
+        text: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        add_special_tokens: bool = True,
+    ) -> list[int]:
+        """Token ids from the server's own tokenizer (vLLM's and SGLang's ``POST /tokenize``
+        beside ``/v1``): of ``text``, or of ``messages`` with the model's chat template and
+        the generation prompt. A server without the route is a :class:`LiveError`."""
+        body: dict[str, Any] = {"model": self.model, "add_special_tokens": add_special_tokens}
+        if messages is not None:
+            body.update(messages=messages, add_generation_prompt=True)
+        else:
+            body["prompt"] = text
+
+        def once() -> list[int]:
+            try:
+                got = self._sdk().post(self._root() + "/tokenize", body=body, cast_to=object)
+            except Exception as e:
+                raise self._classify(e) from e
+            tokens = got.get("tokens") if isinstance(got, dict) else None
+            if not isinstance(tokens, list) or not all(type(t) is int for t in tokens):
+                raise LiveError(f"{self._root()}/tokenize: the response has no token list")
+            return tokens
+
+        return self._with_retries(once)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """The text of ``tokens`` (``POST /detokenize``)."""
+        body = {"model": self.model, "tokens": list(tokens)}
+
+        def once() -> str:
+            try:
+                got = self._sdk().post(self._root() + "/detokenize", body=body, cast_to=object)
+            except Exception as e:
+                raise self._classify(e) from e
+            text = got.get("prompt") if isinstance(got, dict) else None
+            if not isinstance(text, str):
+                raise LiveError(f"{self._root()}/detokenize: the response has no text")
+            return text
+
+        return self._with_retries(once)
 
     def served_models(self) -> list[str] | None:
         """The models the server lists (``GET /models``), or None when it has no such route.
@@ -158,15 +211,19 @@ class ModelClient:
                 )
             return self._client
 
-    def _complete_once(self, prompt: str, body: dict[str, Any]) -> Completion:
+    def _root(self) -> str:
+        """The server's root URL (tokenizer routes live beside ``/v1``, not under it)."""
+        return self.base_url.removesuffix("/v1")
+
+    def _complete_once(self, prompt: str | list[int], body: dict[str, Any]) -> Completion:
         sdk = self._sdk()
         try:
             raw = sdk.completions.create(model=self.model, prompt=prompt, **body)
         except Exception as e:
             raise self._classify(e) from e
-        return self._parse(raw, body["max_tokens"])
+        return self._parse(raw, body["max_tokens"], "extra_body" in body)
 
-    def _parse(self, raw: Any, max_tokens: int) -> Completion:
+    def _parse(self, raw: Any, max_tokens: int, want_ids: bool = False) -> Completion:
         choices = getattr(raw, "choices", None)
         if not choices:
             raise _Transient("malformed response: no choices")
@@ -187,7 +244,23 @@ class ModelClient:
                 f"{self.base_url}: the server reports {tokens} tokens generated for "
                 f"max_tokens={max_tokens}"
             )
-        return Completion(text, tokens, str(reason or "stop"), prompt_tokens)
+        ids = None
+        if want_ids:
+            got = getattr(choice, "token_ids", None)
+            if got is None and isinstance(getattr(choice, "model_extra", None), dict):
+                got = choice.model_extra.get("token_ids")
+            if not isinstance(got, list) or not all(type(t) is int for t in got):
+                raise LiveError(
+                    f"{self.base_url}: the response has no token ids (return_token_ids): "
+                    "continue chains as text with --continuation text"
+                )
+            if len(got) != tokens:
+                raise LiveError(
+                    f"{self.base_url}: the server reports {tokens} tokens generated but "
+                    f"returned {len(got)} token ids"
+                )
+            ids = tuple(got)
+        return Completion(text, tokens, str(reason or "stop"), prompt_tokens, ids)
 
     def _classify(self, e: Exception) -> Exception:
         """A transient failure to retry, or the LiveError to stop with."""

@@ -24,6 +24,7 @@ from .. import __version__
 from ..data import Environment, EnvMeta, Question, normalize_answer, write_env
 from .journal import ChainLog, Journal, now
 from .sampler import Sampler
+from .server import ServerReport
 
 
 class QuestionsError(ValueError):
@@ -147,8 +148,11 @@ def collect(
     concurrency: int = 8,
     dataset: str = "unknown",
     on_progress: Callable[[Progress], None] | None = None,
+    report: ServerReport | None = None,
 ) -> CollectResult:
-    """Sample ``n_chains`` chains per question into the environment file ``output``."""
+    """Sample ``n_chains`` chains per question into the environment file ``output``;
+    ``report`` (how the server made the chains, :func:`~autotts.live.server.negotiate`) is
+    recorded in it."""
     if n_chains < 1:
         raise ValueError(f"chains must be at least 1, got {n_chains}")
     if concurrency < 1:
@@ -198,7 +202,7 @@ def collect(
                 stop.set()
                 for f in futures:
                     f.cancel()
-        env = _environment(sampler, questions, n_chains, logs, dataset, journal.started)
+        env = _environment(sampler, questions, n_chains, logs, dataset, journal.started, report)
     digest = write_env(env, output)
     return CollectResult(
         env=env,
@@ -227,15 +231,12 @@ def _grow_chain(
     """Continue chain ``c`` of ``q`` from its journaled steps to its final answer."""
     log = journal.chains.get((q.id, c)) or ChainLog()
     prompt = sampler.prompt(q.question)
-    text, generated = log.text, log.tokens
     while not log.finished:
         if stop.is_set():
             return
         i = len(log.steps)
-        step = sampler.step(prompt, q.id, c, i, text, generated)
-        text += step.text
-        generated += step.tokens
-        probe = None if step.finished else sampler.probe(prompt, q.id, c, i, text)
+        step = sampler.step(prompt, q.id, c, i, log.steps)
+        probe = None if step.finished else sampler.probe(prompt, q.id, c, i, [*log.steps, step])
         journal.log_step(q.id, c, step, probe)
         log = journal.chains[(q.id, c)]
         tick(step.tokens, probe.tokens if probe else 0)
@@ -252,6 +253,7 @@ def _environment(
     logs: dict[tuple[str, int], ChainLog],
     dataset: str,
     started: str,
+    report: ServerReport | None,
 ) -> Environment:
     built = []
     raw_answers: dict[str, set[str]] = {}
@@ -288,6 +290,7 @@ def _environment(
                 "chains_per_question": n_chains,
             },
             "sampling": s.to_dict(),
+            **({"server": report.to_json()} if report is not None else {}),
             "question_ids": [q.id for q in questions],
             "gold_raw": [q.answer for q in questions],
             "raw_answers": {k: sorted(v) for k, v in sorted(raw_answers.items())},

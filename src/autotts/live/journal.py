@@ -6,8 +6,9 @@ done:
 * ``{"kind": "header", "version": 1, "model": ..., "settings": {...}, "questions": {id: hash},
   "started": ...}`` once, first;
 * ``{"kind": "step", "q": id, "c": chain, "i": index, "text": ..., "tokens": n,
-  "finish_reason": ..., "finished": bool, "truncated": bool, "probe": {...} | null, "at": ...}``
-  per interval of a chain (with its probe when the chain goes on);
+  "finish_reason": ..., "finished": bool, "truncated": bool, "ids": [...], "probe": {...} |
+  null, "at": ...}`` per interval of a chain (with its probe when the chain goes on; ``ids``,
+  the step's token ids, when chains are continued by tokens);
 * ``{"kind": "final", "q": id, "c": chain, "answer": {...}, "at": ...}`` when a chain is done;
 * ``{"kind": "resume", "at": ...}`` each time a collect continues the journal.
 
@@ -71,7 +72,7 @@ class ChainLog:
         """Record the final answer and let go of the chain's text (it stays in the journal):
         a full collection's text is hundreds of megabytes."""
         self.final = answer
-        self.steps = [replace(s, text="") for s in self.steps]
+        self.steps = [replace(s, text="", ids=None) for s in self.steps]
 
 
 class Journal:
@@ -177,6 +178,7 @@ class Journal:
                 "finish_reason": step.finish_reason,
                 "finished": step.finished,
                 "truncated": step.truncated,
+                **({"ids": list(step.ids)} if step.ids is not None else {}),
                 "probe": probe.to_json() if probe is not None else None,
                 "at": now(),
             }
@@ -213,8 +215,20 @@ def _parse_record(line: str) -> tuple[dict[str, Any] | None, str]:
             for key, kinds in (("i", int), ("tokens", int), ("text", str), ("finished", bool)):
                 if type(rec[key]) is not kinds:
                     raise TypeError(f"'{key}' is {rec[key]!r:.40}")
+            ids = rec.get("ids")
+            if ids is not None and (
+                type(ids) is not list
+                or len(ids) != rec["tokens"]
+                or not all(type(t) is int for t in ids)
+            ):
+                raise TypeError(f"'ids' is {ids!r:.40} for {rec['tokens']} tokens")
             rec["step"] = Step(
-                rec["text"], rec["tokens"], rec["finish_reason"], rec["finished"], rec["truncated"]
+                rec["text"],
+                rec["tokens"],
+                rec["finish_reason"],
+                rec["finished"],
+                rec["truncated"],
+                None if ids is None else tuple(ids),
             )
             rec["probe"] = Probe.from_json(rec["probe"]) if rec["probe"] is not None else None
             hash((rec["q"], rec["c"]))
