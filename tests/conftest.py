@@ -15,6 +15,8 @@ settings.load_profile("autotts")
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["tests.mirror_server"]  # the env pull tests' local raw.githubusercontent.com
+
 
 def replay_dir() -> Path | None:
     """The released replay data where the CLI looks for it (autotts.data.replay_dir:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -26,12 +27,20 @@ def _as_from_a_shell() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _interrupted(args: list[str], cwd: Path, wait_s: float = 2.5) -> tuple[int, str]:
-    """Start ``autotts ARGS`` as a process, send it SIGINT once it is at work, and return its
-    exit code and stderr."""
+def _interrupted(
+    args: list[str],
+    cwd: Path,
+    wait_s: float = 2.5,
+    *,
+    ready: Callable[[], bool] | None = None,
+    launcher: Sequence[str] = ("-m", "autotts"),
+) -> tuple[int, str]:
+    """Start ``autotts ARGS`` as a process (``python LAUNCHER ARGS``), send it SIGINT once it
+    is at work (after ``wait_s``, or as soon as ``ready()`` returns true), and return its exit
+    code and stderr."""
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autotts", *args],
+        [sys.executable, *launcher, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -40,7 +49,10 @@ def _interrupted(args: list[str], cwd: Path, wait_s: float = 2.5) -> tuple[int, 
         preexec_fn=_as_from_a_shell,
     )
     try:
-        time.sleep(wait_s)
+        if ready is None:
+            time.sleep(wait_s)
+        else:
+            assert ready(), "it never got to work"
         assert proc.poll() is None, f"it finished before it could be stopped: {proc.stderr}"
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)

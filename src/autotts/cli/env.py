@@ -9,6 +9,7 @@ import click
 
 from .common import CliError, check_output_path, env_paths, warn
 from .options import MAX_REPLICATES, Command, Number, match_option, option
+from .pull import pull
 
 if TYPE_CHECKING:
     from ..data import Environment
@@ -31,7 +32,10 @@ def _hash_check(stored: str, computed: str) -> str:
 
 @click.group()
 def env() -> None:
-    """Make, import and inspect replay environment files."""
+    """Make, import, download and inspect replay environment files."""
+
+
+env.add_command(pull)
 
 
 @env.command(cls=Command, short_help="Write a synthetic environment.")

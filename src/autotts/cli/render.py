@@ -10,15 +10,18 @@ from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from ..data import ReleasedFile
     from ..evaluate import EvalResult
 
 
@@ -166,3 +169,41 @@ def print_env_info(records: Sequence[dict[str, Any]]) -> None:
             label = _LABELS.get(key, key.replace("_", " "))
             table.add_row(label, _fmt(value, percent=key in _PERCENT))
         console.print(table)
+
+
+@contextmanager
+def download_bar(total: int) -> Iterator[Callable[[str, int], None]]:
+    """A bytes bar on stderr over ``total`` bytes; yields ``advance(name, completed)``
+    (``name`` the file being downloaded, empty between files)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("pull", total=total)
+
+        def advance(name: str, completed: int) -> None:
+            progress.update(task, completed=completed, description=name or "pull")
+
+        yield advance
+
+
+def print_released(rows: Sequence[tuple[ReleasedFile, str]], root: str) -> None:
+    """The released files (``autotts env pull --list``): name, size, sources (repository and
+    commit, in the order tried) and their state in the cache."""
+    table = Table(title="released replay environments", box=box.SIMPLE)
+    for column in ("name", "MB", "in cache", "sources"):
+        table.add_column(column, justify="right" if column == "MB" else "left")
+    for entry, state in rows:
+        sources = ", ".join(
+            "{}/{}@{}".format(*source.split("/")[:2], source.split("/")[2][:7])
+            for source in entry.sources
+        )
+        table.add_row(entry.name, f"{entry.size / 1e6:.1f}", state, sources)
+    console = stdout_console()
+    console.print(table)
+    console.print(f"cache: {root}", soft_wrap=True, highlight=False)  # a path is never wrapped
