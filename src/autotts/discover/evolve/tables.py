@@ -12,7 +12,8 @@ the final selection rank by the validation fold's. Question folds rather than le
 because the held-out split asks new questions of the same models: a validation fold of unseen
 questions is what the held-out judgement will be. Interleaved rather than contiguous, because
 benchmarks list their problems in rising difficulty (AIME's 1..15 per exam), so each fold spans
-the whole range.
+the whole range. An environment of fewer than three questions cannot spare one: both of its
+folds are all its questions (its validation fitness is then its breeding fitness).
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ VALIDATION_EVERY = 3
 
 
 def validation_questions(n: int) -> tuple[int, ...]:
-    """The validation fold of an environment with ``n`` questions (every third one)."""
+    """The validation fold of an environment with ``n`` questions (every third one; all of
+    them when there are fewer than three)."""
+    if n < VALIDATION_EVERY:
+        return tuple(range(n))
     return tuple(range(VALIDATION_EVERY - 1, n, VALIDATION_EVERY))
 
 
 def breeding_questions(n: int) -> tuple[int, ...]:
-    """The breeding fold: the questions not in :func:`validation_questions`."""
+    """The breeding fold: the questions not in :func:`validation_questions` (all of them
+    when there are fewer than three)."""
+    if n < VALIDATION_EVERY:
+        return tuple(range(n))
     held = set(validation_questions(n))
     return tuple(q for q in range(n) if q not in held)
 
