@@ -56,9 +56,8 @@ def check_chain_text(model: ScriptedModel, question: str, content: str, answer: 
         (None, CONFIG.spec, N_CHAINS),
         ({"beta": 1.0, "chains": 12}, ControllerSpec("cmc", beta=1.0), 12),
         ({"controller": "sc", "chains": 5}, ControllerSpec("sc"), 5),
-        ({"controller": "parallel_probe"}, ControllerSpec("parallel_probe"), N_CHAINS),
     ],
-    ids=["server-default", "beta-chains", "sc", "parallel_probe"],
+    ids=["server-default", "beta-chains", "sc"],
 )
 def test_the_answer_and_costs_of_solve(
     serve: Serve,

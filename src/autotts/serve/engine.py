@@ -8,7 +8,9 @@ Two thread pools, both made once:
   flight; queued work is served first come, first served.
 * the **controller pool** (``max_active`` workers) runs the controllers themselves, which
   mostly wait for the upstream pool. A chat request beyond ``max_active`` waits for a free
-  worker before its controller starts (and sends nothing upstream meanwhile).
+  worker before its controller starts (and sends nothing upstream meanwhile): a few questions
+  at a time keep the upstream full and finish early, where sharing it among every request at
+  once makes them all finish late (:func:`default_max_active`).
 
 Each question may have at most ``LiveOptions.concurrency`` of its requests queued or running
 on the upstream pool, one of which is always kept for what its controller needs next (the
