@@ -11,8 +11,9 @@ from typing import Any
 import openai
 import pytest
 
+from autotts.cli.serve import CHECK_QUESTION
 from autotts.controllers import ControllerSpec
-from autotts.live import LiveOptions, ModelClient
+from autotts.live import LiveOptions, ModelClient, SamplingSettings
 from autotts.serve import ServeConfig, Service, question_id
 from tests.live.conftest import QUESTIONS, SETTINGS
 from tests.live.scripted_model import QuestionScript, ScriptedModel
@@ -67,8 +68,10 @@ class Upstream:
 
 
 def make_upstream(questions: list[QuestionScript]) -> Upstream:
-    model = ScriptedModel(questions)
-    up = Upstream(ScriptedServer(), model)
+    """The scripted model (with its tokenizer routes) for ``questions`` and the question
+    ``autotts serve`` tries the server on at start-up."""
+    model = ScriptedModel([*questions, QuestionScript(CHECK_QUESTION, {"2": 1})])
+    up = Upstream(ScriptedServer(tokenize=model.tokenize, detokenize=model.detokenize), model)
     up.server.handlers["/v1/completions"] = up.handle
     return up
 
@@ -118,16 +121,22 @@ def figures(completion: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def serve(upstream: Upstream) -> Iterator[Serve]:
-    """``serve(concurrency=, **config changes)`` starts a server; all stop at teardown."""
+    """``serve(concurrency=, settings=, **config changes)`` starts a server; all stop at
+    teardown."""
     running: list[Service] = []
 
     def start(
-        *, concurrency: int = 4, max_active: int = 64, retries: int = 1, **changes: Any
+        *,
+        concurrency: int = 4,
+        max_active: int = 64,
+        retries: int = 1,
+        settings: SamplingSettings = SETTINGS,
+        **changes: Any,
     ) -> Running:
         client = ModelClient(upstream.url, "m", retries=retries, retry_wait=0.0)
         config = replace(CONFIG, **changes)
         service = Service(
-            client, SETTINGS, config, concurrency=concurrency, max_active=max_active
+            client, settings, config, concurrency=concurrency, max_active=max_active
         ).start()
         running.append(service)
         return Running(service, upstream)

@@ -14,7 +14,14 @@ import pytest
 
 from autotts.controllers import ControllerSpec
 from autotts.data import normalize_answer
-from autotts.live import ModelClient, QuestionItem, Sampler, request_seed, solve_live
+from autotts.live import (
+    ModelClient,
+    QuestionItem,
+    Sampler,
+    SamplingSettings,
+    request_seed,
+    solve_live,
+)
 from autotts.serve import question_id
 from autotts.serve.protocol import NO_ANSWER
 from tests.live.conftest import MAX_TOKENS, QUESTIONS, SETTINGS
@@ -25,11 +32,20 @@ from .conftest import CONFIG, N_CHAINS, Running, Serve, Upstream, figures
 BOX = "\n\n**Final Answer**\n\\boxed{"
 
 
+BY_TOKENS = replace(SETTINGS, continuation="tokens")
+CHAT_TEMPLATE = replace(BY_TOKENS, user_message="{question}")  # the server's chat template
+
+
 def solved(
-    upstream: Upstream, question: str, spec: ControllerSpec, chains: int, **options: Any
+    upstream: Upstream,
+    question: str,
+    spec: ControllerSpec,
+    chains: int,
+    settings: SamplingSettings = SETTINGS,
+    **options: Any,
 ) -> Any:
     """What ``autotts solve`` gets for ``question`` (its default id, the same sampling)."""
-    sampler = Sampler(ModelClient(upstream.url, "m", retry_wait=0.0), SETTINGS)
+    sampler = Sampler(ModelClient(upstream.url, "m", retry_wait=0.0), settings)
     item = QuestionItem(question_id(question), question, None)
     return solve_live(sampler, item, spec, replace(CONFIG.options, n_chains=chains, **options))
 
@@ -51,13 +67,13 @@ def check_chain_text(model: ScriptedModel, question: str, content: str, answer: 
 
 
 @pytest.mark.parametrize(
-    ("overrides", "spec", "chains"),
+    ("overrides", "spec", "chains", "settings"),
     [
-        (None, CONFIG.spec, N_CHAINS),
-        ({"beta": 1.0, "chains": 12}, ControllerSpec("cmc", beta=1.0), 12),
-        ({"controller": "sc", "chains": 5}, ControllerSpec("sc"), 5),
+        (None, CONFIG.spec, N_CHAINS, SETTINGS),
+        ({"beta": 1.0, "chains": 12}, ControllerSpec("cmc", beta=1.0), 12, BY_TOKENS),
+        ({"controller": "sc", "chains": 5}, ControllerSpec("sc"), 5, CHAT_TEMPLATE),
     ],
-    ids=["server-default", "beta-chains", "sc"],
+    ids=["server-default-text", "beta-chains-tokens", "sc-chat-template"],
 )
 def test_the_answer_and_costs_of_solve(
     serve: Serve,
@@ -65,8 +81,9 @@ def test_the_answer_and_costs_of_solve(
     overrides: dict[str, Any] | None,
     spec: ControllerSpec,
     chains: int,
+    settings: SamplingSettings,
 ) -> None:
-    running = serve()
+    running = serve(settings=settings)
     answered = 0
     for q in QUESTIONS:
         r = running.ask(q.text, autotts=overrides)
@@ -75,7 +92,7 @@ def test_the_answer_and_costs_of_solve(
         assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
         got = figures(r)
         assert r.usage.completion_tokens == got["tokens_generated"] + got["probe_tokens"]
-        want = solved(upstream, q.text, spec, chains)
+        want = solved(upstream, q.text, spec, chains, settings)
         assert want.error is None
         assert got["controller"] == spec.spec and got["beta"] == spec.beta
         assert got["chains"] == chains and got["budget"] is None

@@ -42,6 +42,16 @@ def _args(upstream: Upstream, template: Path, *more: Any) -> list[str]:
     ]  # fmt: skip
 
 
+def _chat_args(upstream: Upstream) -> list[str]:
+    """The defaults' way: the model's chat template (the scripted one wraps the message as
+    the template file does), continued by token ids."""
+    return [
+        "serve", "--base-url", upstream.url, "--model", "m", "--port", "0", *SAMPLING_ARGS,
+        "--user-message", "{question}", "--chains", "6", "--concurrency", "3",
+        "--retry-wait", "0",
+    ]  # fmt: skip
+
+
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
     path = tmp_path / "template.txt"
@@ -49,9 +59,9 @@ def template(tmp_path: Path) -> Path:
     return path
 
 
-def test_serve_answers_then_stops_on_ctrl_c(upstream: Upstream, template: Path) -> None:
+def test_serve_answers_then_stops_on_ctrl_c(upstream: Upstream) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autotts", *_args(upstream, template)],
+        [sys.executable, "-m", "autotts", *_chat_args(upstream)],
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=_as_from_a_shell,
@@ -66,6 +76,11 @@ def test_serve_answers_then_stops_on_ctrl_c(upstream: Upstream, template: Path) 
             model="m", messages=[{"role": "user", "content": QUESTIONS[0].text}]
         )
         assert figures(r)["answer"] == "42"
+        # it was tried at start-up, then the chat template and token ids served the question
+        asked = [q.body for q in upstream.server.requests if q.path == "/v1/completions"]
+        assert any(b["user"] == "autotts:check" for b in asked)
+        steps = [b for b in asked if b["user"].startswith("autotts:") and ":check" not in b["user"]]
+        assert steps and all(isinstance(b["prompt"], list) for b in steps)
         # a run still going when Ctrl-C comes is cancelled at once (503), not waited for
         upstream.model.delay = 0.05
         reached = threading.Event()

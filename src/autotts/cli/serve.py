@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .collect import make_client, make_settings
+from .collect import make_client, make_sampler, make_settings
 from .common import CliError, Interrupted, parse_params
 from .options import (
     MAX_CONCURRENCY,
@@ -28,6 +28,7 @@ from .solve import DEFAULT_BETA, controller_beta
 DEFAULT_CHAINS = 16
 DEFAULT_CONCURRENCY = 16
 DEFAULT_REQUEST_CONCURRENCY = 8
+CHECK_QUESTION = "What is 1 + 1?"  # what the prompt format and continuation are tried on
 
 
 @command(short_help="Serve a controller as an OpenAI-compatible chat endpoint.")
@@ -154,10 +155,12 @@ def serve(
     config = ServeConfig(name, spec, options, max_chains)
     client = make_client(opts)  # the upstream answers and serves the model, or one error line
     try:
+        # as solve: the model's chat template and token-id continuation where the server can
+        sampler, _ = make_sampler(client, settings, CHECK_QUESTION, opts)
         try:
             service = Service(
                 client,
-                settings,
+                sampler.settings,
                 config,
                 concurrency=concurrency,
                 max_active=max_active,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from statistics import fmean
@@ -81,8 +81,9 @@ class Cancel:
 
 class MeteredClient:
     """The shared :class:`ModelClient` as one chat request uses it: it counts the request's own
-    upstream requests and tokens (the shared client's stats mix every request's), and makes no
-    new request once the request is cancelled. It is what the request's ``Sampler`` calls."""
+    completions and their tokens (the shared client's stats mix every request's), and makes no
+    new request (completion or tokenizer) once the request is cancelled. It is what the
+    request's ``Sampler`` calls."""
 
     def __init__(self, client: ModelClient, cancel: Cancel) -> None:
         self.client = client
@@ -90,10 +91,8 @@ class MeteredClient:
         self.stats = ClientStats()  # requests made, tokens the upstream reported
         self._lock = threading.Lock()
 
-    def complete(self, prompt: str, **kw: Any) -> Completion:
-        reason = self.cancel.reason
-        if reason is not None:
-            raise Cancelled(reason)
+    def complete(self, prompt: str | Sequence[int], **kw: Any) -> Completion:
+        self._check()
         with self._lock:
             self.stats.requests += 1
         out = self.client.complete(prompt, **kw)
@@ -101,6 +100,19 @@ class MeteredClient:
             self.stats.completion_tokens += out.tokens
             self.stats.prompt_tokens += out.prompt_tokens
         return out
+
+    def tokenize(self, **kw: Any) -> list[int]:
+        self._check()
+        return self.client.tokenize(**kw)
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        self._check()
+        return self.client.detokenize(tokens)
+
+    def _check(self) -> None:
+        reason = self.cancel.reason
+        if reason is not None:
+            raise Cancelled(reason)
 
 
 @dataclass(frozen=True)
@@ -228,7 +240,7 @@ class Engine:
     def _run(self, job: Job, cancel: Cancel) -> Outcome:
         start = time.monotonic()
         meter = MeteredClient(self.client, cancel)
-        # duck-typed: a Sampler only calls complete() and solve_live reads stats
+        # duck-typed: a Sampler calls complete(), tokenize(), detokenize(); solve_live reads stats
         sampler = Sampler(cast(ModelClient, meter), self.settings)
         seen: list[LiveSession] = []
         result: LiveResult | None = None
