@@ -142,7 +142,9 @@ class ScriptedServer:
             self._faults.extend(replies)
 
     def start(self) -> ScriptedServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )  # stop() waits for the next poll
         self._thread.start()
         return self
 
@@ -180,6 +182,9 @@ class ScriptedServer:
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY the second waits
+            # for the client's delayed ACK (40 ms a request)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass

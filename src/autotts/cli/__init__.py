@@ -23,6 +23,7 @@ from .env import env
 from .episode import episode
 from .evaluate import evaluate
 from .report import report
+from .serve import serve
 from .solve import solve
 
 
@@ -73,6 +74,7 @@ cli.add_command(evaluate)
 cli.add_command(compare)
 cli.add_command(collect)
 cli.add_command(solve)
+cli.add_command(serve)
 cli.add_command(episode)
 cli.add_command(report)
 

@@ -280,18 +280,19 @@ def sandbox_limits(timeout: float | None, memory_mb: int | None) -> tuple[float,
     )
 
 
-def chains_option(help: str) -> Callable[[F], F]:
+def chains_option(help: str, default: int = DEFAULT_CHAINS) -> Callable[[F], F]:
     return option(
         "--chains",
-        default=DEFAULT_CHAINS,
+        default=default,
         show_default=True,
         type=click.IntRange(min=1),
         help=help,
     )
 
 
-def model_options(command: str) -> Callable[[F], F]:
-    """Where the model is and how to talk to it (shared by collect and solve)."""
+def model_options(command: str, concurrency: int = 8) -> Callable[[F], F]:
+    """Where the model is and how to talk to it (shared by collect, solve and serve);
+    ``concurrency`` is the default of --concurrency."""
 
     def decorate(f: F) -> F:
         return _apply(
@@ -313,7 +314,7 @@ def model_options(command: str) -> Callable[[F], F]:
                 ),
                 option(
                     "--concurrency",
-                    default=8,
+                    default=concurrency,
                     show_default=True,
                     type=click.IntRange(1, MAX_CONCURRENCY),
                     help=f"Requests in flight at most (<= {MAX_CONCURRENCY}).",
@@ -345,6 +346,30 @@ def model_options(command: str) -> Callable[[F], F]:
         )
 
     return decorate
+
+
+def speculation_options(f: F) -> F:
+    """--speculate/--no-speculate and --prefetch: what a live session generates ahead of its
+    controller (solve and serve)."""
+    return _apply(
+        f,
+        [
+            option(
+                "--speculate/--no-speculate",
+                default=True,
+                show_default=True,
+                help="Generate what the controller will likely ask for next in spare request "
+                "slots.",
+            ),
+            option(
+                "--prefetch",
+                default=4,
+                show_default=True,
+                type=click.IntRange(min=0),
+                help="Chains not yet opened that speculation may start.",
+            ),
+        ],
+    )
 
 
 def sampling_options(f: F) -> F:

@@ -21,6 +21,7 @@ from .options import (
     option,
     params_option,
     sampling_options,
+    speculation_options,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 DEFAULT_BETA = 0.5
 
 
-def _beta(controller: str, beta: float | None) -> float | None:
+def controller_beta(controller: str, beta: float | None) -> float | None:
     """0.5 for a beta controller without --beta; none for a fixed baseline (refused if
     given); original-style file classes get one only if given."""
     from ..controllers import uses_beta
@@ -81,19 +82,7 @@ def _line(r: LiveResult) -> str:
 @option("--answer", default=None, help="Gold answer of QUESTION, to grade it.")
 @chains_option("Chains the controller may open.")
 @sampling_options
-@option(
-    "--speculate/--no-speculate",
-    default=True,
-    show_default=True,
-    help="Generate what the controller will likely ask for next in spare request slots.",
-)
-@option(
-    "--prefetch",
-    default=4,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Chains not yet opened that speculation may start.",
-)
+@speculation_options
 @kappa_probe_option
 @budget_option
 @match_option
@@ -145,7 +134,7 @@ def solve(
         raise CliError("--id and --answer go with a QUESTION, not with --questions")
     if trace_file is not None:
         check_output_path(trace_file)
-    spec = ControllerSpec(controller, parse_params(params), _beta(controller, beta))
+    spec = ControllerSpec(controller, parse_params(params), controller_beta(controller, beta))
     make_solver(spec)  # a bad controller or parameter fails before any request
     settings = make_settings(opts)
     if question is not None:

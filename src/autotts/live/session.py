@@ -205,6 +205,13 @@ class LiveSession:
     def last_revealed(self, i: int) -> str | None:
         return self._chain(i).seen
 
+    def chain_text(self, i: int) -> str:
+        """Chain ``i``'s text as far as the controller has taken it (all of it once finished):
+        the text its last revealed answer was read from."""
+        v = self._chain(i)
+        c = self.chains[i]
+        return c.text(len(c.steps) if v.state == _FINISHED else v.pos)
+
     @property
     def tokens(self) -> int:
         """Tokens charged so far (the replay rules)."""

@@ -92,8 +92,13 @@ def solve_live(
     spec: ControllerSpec,
     options: LiveOptions,
     executor: ThreadPoolExecutor | None = None,
+    observe: Callable[[LiveSession], None] | None = None,
 ) -> LiveResult:
-    """Run a fresh controller built from ``spec`` on ``item`` against the model."""
+    """Run a fresh controller built from ``spec`` on ``item`` against the model.
+
+    ``observe``, if given, is called with the closed session before the result is built, for
+    callers that need more than :class:`LiveResult` (``autotts serve`` reads the text of the
+    chain that gave the answer)."""
     solve = make_solver(spec)
     client = sampler.client
     requests0, retries0 = client.stats.requests, client.stats.retries
@@ -116,6 +121,8 @@ def solve_live(
         seconds = time.monotonic() - start
     finally:
         session.close()
+    if observe is not None:
+        observe(session)
     return LiveResult(
         question_id=item.id,
         answer=answer,
