@@ -125,3 +125,17 @@ def load_envs(paths: Iterable[str]) -> list[Environment]:
     from ..data import load_env
 
     return [load_env(p, verify=True) for p in paths]
+
+
+def resolve_controller(spec: str) -> str:
+    """``genome:FILE`` (a genome the evolve search found: its JSON, or the rendered
+    controller.py it wrote) becomes the registered name of the project's own interpreter of
+    that genome, so found code is never run outside the sandbox; any other spec is as given."""
+    if not spec.startswith("genome:"):
+        return spec
+    from ..discover.evolve.interpret import GenomeError, register_genome
+
+    try:
+        return register_genome(spec.removeprefix("genome:"))
+    except GenomeError as e:
+        raise CliError(str(e)) from None

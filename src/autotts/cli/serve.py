@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .collect import make_client, make_sampler, make_settings
-from .common import CliError, Interrupted, parse_params
+from .common import CliError, Interrupted, parse_params, resolve_controller
 from .options import (
     MAX_CONCURRENCY,
     beta_option,
@@ -51,8 +51,10 @@ CHECK_QUESTION = "What is 1 + 1?"  # what the prompt format and continuation are
     "--controller",
     default="cmc",
     show_default=True,
-    metavar="NAME|FILE.py:CLASS",
-    help="The controller requests get (a request may name another registered one).",
+    metavar="NAME|FILE.py:CLASS|genome:FILE",
+    help="The controller requests get (a request may name another registered one); "
+    "genome:FILE runs a genome the evolve search found (its genome.json or controller.py) "
+    "with autotts's own interpreter.",
 )
 @params_option()
 @beta_option(f"Beta in [0, 1] of a beta-parameterized controller [default: {DEFAULT_BETA}].")
@@ -129,6 +131,7 @@ def serve(
     from ..live import LiveOptions
     from ..serve import ServeConfig, Service
 
+    controller = resolve_controller(controller)
     spec = ControllerSpec(controller, parse_params(params), controller_beta(controller, beta))
     make_solver(spec)  # a bad controller or parameter fails before anything starts
     settings = make_settings(opts)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .collect import make_client, make_sampler, make_settings
-from .common import CliError, check_output_path, parse_params
+from .common import CliError, check_output_path, parse_params, resolve_controller
 from .options import (
     beta_option,
     budget_option,
@@ -65,8 +65,9 @@ def _line(r: LiveResult) -> str:
 @option(
     "--controller",
     required=True,
-    metavar="NAME|FILE.py:CLASS",
-    help="A registered controller (sc, asc, esc, parallel_probe, cmc) or a class in a file.",
+    metavar="NAME|FILE.py:CLASS|genome:FILE",
+    help="A registered controller (sc, asc, esc, parallel_probe, cmc), a class in a file, or "
+    "genome:FILE, a genome the evolve search found, run by autotts's own interpreter.",
 )
 @params_option()
 @beta_option(f"Beta in [0, 1] of a beta-parameterized controller [default: {DEFAULT_BETA}].")
@@ -134,6 +135,7 @@ def solve(
         raise CliError("--id and --answer go with a QUESTION, not with --questions")
     if trace_file is not None:
         check_output_path(trace_file)
+    controller = resolve_controller(controller)
     spec = ControllerSpec(controller, parse_params(params), controller_beta(controller, beta))
     make_solver(spec)  # a bad controller or parameter fails before any request
     settings = make_settings(opts)
