@@ -133,7 +133,7 @@ def resolve_controller(spec: str) -> str:
     that genome, so found code is never run outside the sandbox; any other spec is as given."""
     if not spec.startswith("genome:"):
         return spec
-    from ..discover.evolve.interpret import GenomeError, register_genome
+    from ..discover import GenomeError, register_genome
 
     try:
         return register_genome(spec.removeprefix("genome:"))

@@ -7,6 +7,7 @@ from .check import CheckReport, check_controller
 from .config import DEFAULT_BETAS, DiscoverConfig
 from .contract import CONTRACT_TEXT, contract_problems
 from .demo import DEMO_CHAINS, DEMO_QUESTIONS, demo_splits
+from .evolve.interpret import GenomeError, genome_controller, read_genome, register_genome
 from .evolve_state import EvolveSearch, load_evolve_search
 from .history import CandidateRow, EvalKey, History, describe_error, ranked
 from .loop import Discovery, Reporter
@@ -29,6 +30,7 @@ __all__ = [
     "Discovery",
     "EvalKey",
     "EvolveSearch",
+    "GenomeError",
     "History",
     "MeasureSettings",
     "Reporter",
@@ -39,10 +41,13 @@ __all__ = [
     "demo_splits",
     "describe_error",
     "discover",
+    "genome_controller",
     "load_evolve_search",
     "load_run",
     "make_proposer",
     "plain_result",
     "ranked",
+    "read_genome",
+    "register_genome",
     "render_text",
 ]
