@@ -192,18 +192,12 @@ def seed_baseline(code: str) -> str | None:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
-    literal = None
-    for node in tree.body:
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id == "GENOME"
-        ):
-            literal = node.value
+    from .evolve.genome import Genome, seed_genomes
+    from .evolve.interpret import genome_node
+
+    literal = genome_node(tree)
     if literal is None:
         return None
-    from .evolve.genome import Genome, seed_genomes
 
     try:
         key = Genome.from_json(ast.literal_eval(literal)).key()

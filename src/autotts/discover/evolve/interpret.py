@@ -49,11 +49,9 @@ def read_genome(path: str) -> Genome:
         raise GenomeError(f"{path}: not a genome: {e}") from None
 
 
-def _literal(path: str, text: str) -> Any:
-    try:
-        tree = ast.parse(text)
-    except SyntaxError as e:
-        raise GenomeError(f"{path}:{e.lineno}: does not parse: {e.msg}") from None
+def genome_node(tree: ast.Module) -> ast.expr | None:
+    """The value of a module's top-level ``GENOME = ...`` (the last one), unevaluated."""
+    found = None
     for node in tree.body:
         if (
             isinstance(node, ast.Assign)
@@ -61,11 +59,22 @@ def _literal(path: str, text: str) -> Any:
             and isinstance(node.targets[0], ast.Name)
             and node.targets[0].id == "GENOME"
         ):
-            try:
-                return ast.literal_eval(node.value)
-            except ValueError:
-                raise GenomeError(f"{path}:{node.lineno}: GENOME is not a literal") from None
-    raise GenomeError(f"{path}: no GENOME = {{...}} (not a controller the evolve search wrote)")
+            found = node.value
+    return found
+
+
+def _literal(path: str, text: str) -> Any:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as e:
+        raise GenomeError(f"{path}:{e.lineno}: does not parse: {e.msg}") from None
+    node = genome_node(tree)
+    if node is None:
+        raise GenomeError(f"{path}: no GENOME = {{...}} (not a controller the evolve search wrote)")
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise GenomeError(f"{path}:{node.lineno}: GENOME is not a literal") from None
 
 
 def genome_controller(genome: Genome) -> type[Controller]:
