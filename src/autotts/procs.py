@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 
 def die_with_parent(parent: int) -> None:
@@ -87,4 +87,96 @@ def fork_map(
     pool.shutdown()
 
 
-__all__ = ["check_workers", "die_with_parent", "fork_map", "max_workers"]
+# ------------------------------------------------------------------ one interface, two pools
+class Pool(Protocol):
+    """Workers elsewhere (a Ray cluster, :class:`autotts.cluster.RayPool`)."""
+
+    @property
+    def slots(self) -> int: ...
+
+    def map(
+        self,
+        fn: Callable[[Any, Any], Any],
+        shared: Any,
+        tasks: Sequence[Any],
+        on_done: Callable[[int, Any], None],
+    ) -> None: ...
+
+
+Workers = int | Pool  # local worker processes (or sandboxes) at once, or a cluster
+
+
+def slots(workers: Workers) -> int:
+    """How many units run at once."""
+    return workers if isinstance(workers, int) else workers.slots
+
+
+_SHARED: Any = None
+
+
+def _call_shared(job: tuple[Callable[[Any, Any], Any], Any]) -> Any:
+    fn, task = job
+    return fn(_SHARED, task)
+
+
+def run_map(
+    fn: Callable[[Any, T], R],
+    shared: Any,
+    tasks: Sequence[T],
+    workers: Workers,
+    on_done: Callable[[int, R], None],
+) -> None:
+    """``fn(shared, task)`` for every task, ``on_done(index, result)`` as each ends: in forked
+    workers (which inherit ``shared``) or on a cluster (where it travels once per node).
+    ``fn`` must be a module-level function."""
+    global _SHARED
+    if not isinstance(workers, int):
+        workers.map(fn, shared, tasks, on_done)
+        return
+    if workers <= 1:  # serial, and maybe inside a worker of an outer map: no global at all
+        for n, t in enumerate(tasks):
+            on_done(n, fn(shared, t))
+        return
+    outer, _SHARED = _SHARED, shared
+    try:
+        fork_map(_call_shared, [(fn, t) for t in tasks], workers, on_done)
+    finally:
+        _SHARED = outer
+
+
+def thread_map(
+    fn: Callable[[Any, T], R],
+    shared: Any,
+    tasks: Sequence[T],
+    workers: Workers,
+    on_done: Callable[[int, R], None],
+) -> None:
+    """As :func:`run_map` for work that is itself a child process (a sandbox): locally,
+    ``workers`` threads in this process, each waiting on its child."""
+    if not isinstance(workers, int):
+        workers.map(fn, shared, tasks, on_done)
+        return
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    pool = ThreadPoolExecutor(max(1, min(workers, len(tasks))))
+    try:
+        futures = {pool.submit(fn, shared, t): n for n, t in enumerate(tasks)}
+        for f in as_completed(futures):
+            on_done(futures[f], f.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+__all__ = [
+    "Pool",
+    "Workers",
+    "check_workers",
+    "die_with_parent",
+    "fork_map",
+    "max_workers",
+    "run_map",
+    "slots",
+    "thread_map",
+]

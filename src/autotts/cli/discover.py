@@ -41,7 +41,15 @@ QUICK_REPLICATES = 20
 QUICK_BETAS = "0:1:0.25"
 QUICK_GENERATIONS = 2
 MAIN_ROUNDS = 4  # the default run: about a minute on 2 cores (see the README)
-_RESUME_OPTIONS = {"rounds", "budget_minutes", "workers", "run_dir", "resume", "as_json"}
+_RESUME_OPTIONS = {
+    "rounds",
+    "budget_minutes",
+    "workers",
+    "ray_address",
+    "run_dir",
+    "resume",
+    "as_json",
+}
 
 
 def _given(name: str) -> bool:
@@ -238,7 +246,7 @@ def discover(
     settings: EvalSettings,
     timeout: float | None,
     memory_mb: int | None,
-    workers: int,
+    workers: Any,
     run_dir: str | None,
     demo_size: str | None,
     resume: bool,
@@ -266,6 +274,7 @@ def discover(
     """
     from dataclasses import replace
 
+    from ..cluster import ClusterLost
     from ..discover import BaselineCache, DiscoverConfig, cache_dir
     from ..discover import discover as run_discovery
     from ..evaluate import DEFAULT_BETAS, Protocol, parse_betas
@@ -279,7 +288,8 @@ def discover(
     if main_job:  # no data given: the whole product on the default data, quickly
         quick = True
         rounds = rounds if _given("rounds") else MAIN_ROUNDS
-        workers = workers if _given("workers") else min(2, os.cpu_count() or 1)
+        if isinstance(workers, int) and not _given("workers"):
+            workers = min(2, os.cpu_count() or 1)
     if quick:
         if not _given("replicates"):
             p = settings.protocol
@@ -300,7 +310,7 @@ def discover(
             raise CliError(
                 f"{given[0]} cannot be changed when resuming: the run keeps the configuration "
                 "it started with (only --rounds or --budget-minutes, to let it go on longer, "
-                "--workers and --json apply)"
+                "--workers, --ray and --json apply)"
             )
     else:
         if main_job:
@@ -360,6 +370,11 @@ def discover(
         from ..discover import describe_error
 
         raise CliError(describe_error(path / "history.sqlite", e)) from None
+    except ClusterLost as e:
+        reporter.done()
+        raise CliError(
+            f"{e}: run autotts discover --run-dir {run_dir} --resume to continue"
+        ) from None
     except KeyboardInterrupt:
         reporter.done()
         raise Interrupted(

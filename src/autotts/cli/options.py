@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from .common import CliError
 from .params import Command, GreedyOption, Number, Option
 
 F = Callable[..., Any]
@@ -200,7 +201,9 @@ def settings_options(replicates: bool = True, probe_costs: bool = True) -> Calla
 
 
 def workers_option(f: F) -> F:
-    """--workers N, 1 by default, at most 4 per CPU core."""
+    """--workers N, 1 by default, at most 4 per CPU core; and --ray [ADDRESS] (or
+    $AUTOTTS_RAY_ADDRESS): the same work units on a Ray cluster. The command receives
+    ``workers`` as an int or as the connected pool (closed when it returns)."""
 
     def bounded(ctx: click.Context, param: click.Parameter, value: int) -> int:
         from ..procs import check_workers
@@ -210,14 +213,57 @@ def workers_option(f: F) -> F:
         except ValueError as e:
             raise click.BadParameter(str(e), ctx, param) from None
 
-    return option(
-        "--workers",
-        default=1,
-        show_default=True,
-        type=int,
-        callback=bounded,
-        help="Worker processes (or sandboxes) at once; at most 4 per CPU core.",
-    )(f)
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        from click.core import ParameterSource
+
+        address = kw.pop("ray_address", None)
+        if address is None:
+            return f(*args, **kw)
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("workers") == ParameterSource.COMMANDLINE:
+            if ctx.get_parameter_source("ray_address") == ParameterSource.ENVIRONMENT:
+                return f(*args, **kw)  # --workers on the command line beats the environment
+            raise CliError("--workers and --ray exclude each other: on a cluster every CPU works")
+        from ..cluster import ClusterError, connect
+
+        try:
+            pool = connect(address)
+        except ClusterError as e:
+            raise CliError(str(e)) from None
+        try:
+            kw["workers"] = pool
+            return f(*args, **kw)
+        except ClusterError as e:
+            raise CliError(str(e)) from None
+        finally:
+            pool.close()
+
+    return _apply(
+        wrapper,
+        [
+            option(
+                "--workers",
+                default=1,
+                show_default=True,
+                type=int,
+                callback=bounded,
+                help="Worker processes (or sandboxes) at once; at most 4 per CPU core.",
+            ),
+            option(
+                "--ray",
+                "ray_address",
+                is_flag=False,
+                flag_value="",
+                default=None,
+                envvar="AUTOTTS_RAY_ADDRESS",
+                metavar="[ADDRESS]",
+                help="Run the work on the Ray cluster at ADDRESS (host:port; without one, "
+                "$AUTOTTS_RAY_ADDRESS, else the cluster this machine belongs to), with results "
+                "identical to local workers. Needs pip install 'autotts[ray]'.",
+            ),
+        ],
+    )
 
 
 def sandbox_options(f: F) -> F:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment
-from ..procs import fork_map
+from ..procs import Workers, run_map
 from .measure import MeasureSettings, measure
 
 SC_KS = (4, 8, 16, 32, 64)
@@ -40,25 +40,19 @@ def baseline_points(betas: Sequence[float]) -> dict[str, list[tuple[str, Control
     }
 
 
-_ENVS: Sequence[Environment] = ()
-
-
-def _unit(task: tuple[int, ControllerSpec, MeasureSettings]) -> dict[str, Any]:
+def _unit(
+    envs: Sequence[Environment], task: tuple[int, ControllerSpec, MeasureSettings]
+) -> dict[str, Any]:
     ei, spec, settings = task
-    return measure([_ENVS[ei]], spec, [spec.beta], settings)[0]
+    return measure([envs[ei]], spec, [spec.beta], settings)[0]
 
 
 def run_units(
     envs: Sequence[Environment],
     units: Sequence[tuple[int, ControllerSpec]],
     settings: MeasureSettings,
-    workers: int,
+    workers: Workers,
     on_done: Callable[[int, dict[str, Any]], None],
 ) -> None:
     """Measure (env index, spec) units, calling ``on_done(unit index, record)`` as each ends."""
-    global _ENVS
-    _ENVS = envs
-    try:
-        fork_map(_unit, [(ei, spec, settings) for ei, spec in units], workers, on_done)
-    finally:
-        _ENVS = ()
+    run_map(_unit, envs, [(ei, spec, settings) for ei, spec in units], workers, on_done)

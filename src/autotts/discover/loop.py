@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..controllers import ControllerSpec
 from ..data import Environment, content_hash, load_env
+from ..procs import Workers, slots
 from .baselines import baseline_points, run_units
 from .cache import BaselineCache
 from .config import DiscoverConfig
@@ -70,7 +70,7 @@ class Discovery:
         config: DiscoverConfig,
         proposer: Proposer,
         *,
-        workers: int = 2,
+        workers: Workers = 2,
         reporter: Reporter | None = None,
         cache: BaselineCache | None = None,
     ) -> None:
@@ -80,7 +80,7 @@ class Discovery:
         self.run = run
         self.cfg = config
         self.proposer = proposer
-        self.workers = max(1, workers)
+        self.workers = max(1, workers) if isinstance(workers, int) else workers
         self.rep: Reporter = reporter or Silent()
         self.settings = config.settings
         self.search = load_split(config.search_envs)
@@ -93,6 +93,7 @@ class Discovery:
         self.stopped: str | None = None
         self.r = Results(history, self.settings)
         self._strict_ok: set[str] = set()  # candidates whose strict re-run agreed
+        self._files: dict[tuple[str, ...], Any] = {}  # environment files shipped to a cluster
 
     # ------------------------------------------------------------------ baselines
     def baselines(self, split: Split) -> Mapping[str, Sweep]:
@@ -143,7 +144,7 @@ class Discovery:
             )
         ]
 
-    def measure_in_sandbox(
+    def sandbox_unit(
         self,
         cand: CandidateRow,
         path: str,
@@ -151,21 +152,45 @@ class Discovery:
         settings: Any = None,
         betas: Sequence[float] | None = None,
     ) -> Any:
+        """One sandboxed measurement of ``cand`` on the environment at ``path``."""
         from ..sandbox import Limits
-        from .measure import measure_candidate
+        from .measure import SandboxUnit
 
         # strict mode's round trips make it slower: its wall clock scales with it
         timeout = self.cfg.timeout_s * (STRICT_SLOWDOWN if strict else 1)
         limits = Limits(timeout_s=timeout, memory_mb=self.cfg.memory_mb)
-        return measure_candidate(
-            cand.code,
-            cand.class_name,
-            path,
-            list(self.cfg.betas if betas is None else betas),
-            settings or self.settings,
-            limits,
-            strict=strict,
-        )
+        chosen = tuple(self.cfg.betas if betas is None else betas)
+        return SandboxUnit(cand.code, cand.class_name, path, chosen, settings or self.settings,
+                           limits, strict)  # fmt: skip
+
+    def run_sandboxed(self, units: Sequence[Any], on_done: Callable[[int, Any], None]) -> None:
+        """Run sandbox units on the workers: local sandboxes, or sandboxes on the cluster's
+        nodes (each node receives the environment files once)."""
+        from ..procs import thread_map
+        from .measure import measure_unit
+
+        files: Any
+        if isinstance(self.workers, int):
+            from ..cluster import LocalFiles
+
+            files = LocalFiles()
+        else:
+            files = self._shipped(sorted({u.env_path for u in units}))
+        try:
+            thread_map(measure_unit, files, units, self.workers, on_done)
+        except BaseException:  # Ctrl-C: stop the sandboxes now, not at their timeouts
+            from ..sandbox import kill_all
+
+            kill_all()
+            raise
+
+    def _shipped(self, paths: list[str]) -> Any:
+        from ..cluster import ShippedFiles
+
+        key = tuple(paths)
+        if key not in self._files:
+            self._files[key] = ShippedFiles.of(paths)
+        return self._files[key]
 
     def select(self) -> CandidateRow | None:
         """The best candidate whose strict re-run on the search split gives exactly its fast
@@ -207,34 +232,28 @@ class Discovery:
         if not base:
             return failures
         betas = list(self.cfg.betas)
-        parts = max(1, min(len(betas), self.workers // len(base)))
+        parts = max(1, min(len(betas), slots(self.workers) // len(base)))
         units = [(c, ei, betas[k::parts]) for c, ei in base for k in range(parts)]
         self.rep.phase(f"measuring {len(cands)} candidate(s) in the sandbox", len(units))
-        pool = ThreadPoolExecutor(self.workers)
-        try:
-            futures = [
-                (c, ei, pool.submit(self.measure_in_sandbox, c, split.paths[ei], strict, None, bs))
-                for c, ei, bs in units
-            ]
-            for c, ei, f in futures:
-                out = f.result()
-                self.rep.advance()
-                if out.knob_problems:
-                    failures.setdefault(c.id, ("contract", "; ".join(out.knob_problems)))
-                    continue
-                if out.status != "ok":
-                    failures.setdefault(c.id, (out.status, f"{split.labels[ei]}: {out.reason}"))
-                    continue
+        outs: dict[int, Any] = {}
+
+        def done(n: int, out: Any) -> None:  # filed as each ends: a crash keeps what finished
+            c, ei, _ = units[n]
+            outs[n] = out
+            if out.status == "ok" and not out.knob_problems:
                 for rec in out.records:
                     key = self.r.key(c.code_hash, c.class_name, rec["beta"], split.hashes[ei])
                     self.r.put(key, rec)
-        except BaseException:  # Ctrl-C: stop the sandboxes now, not at their timeouts
-            from ..sandbox import kill_all
+            self.rep.advance()
 
-            pool.shutdown(wait=False, cancel_futures=True)
-            kill_all()
-            raise
-        pool.shutdown()
+        tasks = [self.sandbox_unit(c, split.paths[ei], strict, None, bs) for c, ei, bs in units]
+        self.run_sandboxed(tasks, done)
+        for n, (c, ei, _) in enumerate(units):  # the first failure in unit order, not in time
+            out = outs[n]
+            if out.knob_problems:
+                failures.setdefault(c.id, ("contract", "; ".join(out.knob_problems)))
+            elif out.status != "ok":
+                failures.setdefault(c.id, (out.status, f"{split.labels[ei]}: {out.reason}"))
         self.rep.done()
         return failures
 

@@ -16,8 +16,9 @@ marks a finished chain.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..controllers import ControllerSpec, make_solver
@@ -309,3 +310,38 @@ def measure_candidate(
         for bj, (beta, r) in enumerate(zip(betas, out.results, strict=True))
     ]
     return Measured("ok", "", records, [], out.results)
+
+
+@dataclass(frozen=True)
+class SandboxUnit:
+    """One :func:`measure_candidate` call, as a work unit a pool can run anywhere."""
+
+    source: str
+    class_name: str
+    env_path: str  # the driver's
+    betas: tuple[float | None, ...]
+    settings: MeasureSettings
+    limits: Any
+    strict: bool = False
+
+
+def measure_unit(files: Any, unit: SandboxUnit) -> Measured:
+    """:func:`measure_candidate` on whichever node runs it: ``files.local`` is that node's
+    copy of the environment file (:mod:`autotts.cluster.files`); the records name the
+    driver's path, as a local run's do."""
+    local = files.local(unit.env_path)
+    out = measure_candidate(
+        unit.source,
+        unit.class_name,
+        local,
+        unit.betas,
+        unit.settings,
+        unit.limits,
+        strict=unit.strict,
+    )
+    if local == unit.env_path:
+        return out
+    path = os.path.abspath(unit.env_path)
+    records = [{**r, "result": {**r["result"], "env": path}} for r in out.records]
+    results = [replace(r, env=path) for r in out.results]
+    return Measured(out.status, out.reason, records, out.knob_problems, results)

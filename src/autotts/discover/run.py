@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..locks import lock_directory
+from ..procs import Workers
 from .cache import BaselineCache
 from .config import DiscoverConfig
 from .history import History
@@ -18,7 +19,7 @@ PROPOSERS = ("evolve", "openai", "agent")
 
 
 def make_proposer(
-    cfg: DiscoverConfig, run_dir: Path, spent_usd: float, workers: int = 2
+    cfg: DiscoverConfig, run_dir: Path, spent_usd: float, workers: Workers = 2
 ) -> Proposer:
     o = cfg.proposer_options
     if cfg.proposer == "evolve":
@@ -78,7 +79,7 @@ def discover(
     cfg: DiscoverConfig | None,
     *,
     resume: bool = False,
-    workers: int = 2,
+    workers: Workers = 2,
     reporter: Reporter | None = None,
     proposer: Proposer | None = None,
     rounds: int | None = None,
@@ -104,7 +105,11 @@ def discover(
 
 
 def _prepare(
-    run_dir: Path, cfg: DiscoverConfig | None, resume: bool, workers: int, proposer: Proposer | None
+    run_dir: Path,
+    cfg: DiscoverConfig | None,
+    resume: bool,
+    workers: Workers,
+    proposer: Proposer | None,
 ) -> Proposer | None:
     """Check that the run can start (or resume); for a new run, load and hash its splits and
     make its proposer. Everything that can fail on bad input fails here, before any write."""
@@ -130,7 +135,7 @@ def _run(
     run_dir: Path,
     cfg: DiscoverConfig | None,
     resume: bool,
-    workers: int,
+    workers: Workers,
     reporter: Reporter | None,
     proposer: Proposer | None,
     more: tuple[int | None, float | None],

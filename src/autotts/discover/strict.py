@@ -8,7 +8,6 @@ held-out judgement runs strict at the full protocol (:meth:`Discovery.execute`).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .history import CandidateRow
@@ -33,25 +32,28 @@ def strict_problem(loop: Any, cand: CandidateRow) -> tuple[str, str] | None:
     )
     paths = loop.search.paths
     loop.rep.phase(f"re-running {cand.id} in strict mode", len(paths))
+    units = [loop.sandbox_unit(cand, path, strict, settings) for path in paths
+             for strict in (False, True)]  # fmt: skip
+    outs: dict[int, Any] = {}
+
+    def done(n: int, out: Any) -> None:
+        outs[n] = out
+        if (n % 2 and n - 1 in outs) or (not n % 2 and n + 1 in outs):
+            loop.rep.advance()
+
     try:
-        with ThreadPoolExecutor(loop.workers) as pool:
-            runs = [
-                (pool.submit(loop.measure_in_sandbox, cand, path, False, settings),
-                 pool.submit(loop.measure_in_sandbox, cand, path, True, settings))
-                for path in paths
-            ]  # fmt: skip
-            for label, (fast_run, strict_run) in zip(loop.search.labels, runs, strict=True):
-                fast, strict = fast_run.result(), strict_run.result()
-                loop.rep.advance()
-                for mode, out in (("fast", fast), ("strict", strict)):
-                    if out.status != "ok":
-                        return out.status, f"{mode} re-run on {label}: {out.reason}"
-                mismatch = strict_mismatch(
-                    [replace(r, env=label) for r in fast.results],
-                    [replace(r, env=label) for r in strict.results],
-                )
-                if mismatch:
-                    return "cheat", mismatch
+        loop.run_sandboxed(units, done)
     finally:
         loop.rep.done()
+    for ei, label in enumerate(loop.search.labels):  # environment order, not completion order
+        fast, strict = outs[2 * ei], outs[2 * ei + 1]
+        for mode, out in (("fast", fast), ("strict", strict)):
+            if out.status != "ok":
+                return out.status, f"{mode} re-run on {label}: {out.reason}"
+        mismatch = strict_mismatch(
+            [replace(r, env=label) for r in fast.results],
+            [replace(r, env=label) for r in strict.results],
+        )
+        if mismatch:
+            return "cheat", mismatch
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..controllers import ControllerSpec, make_solver, vote
 from ..data import Environment, apply_matching
 from ..env import BudgetExceeded, ReadRecords, Session, full_read_records
-from ..procs import fork_map
+from ..procs import Workers, run_map
 from .settings import EvalSettings
 
 
@@ -162,27 +162,23 @@ def run_chunk(
 
 
 # ------------------------------------------------------------------------------ workers
-# Worker processes are forked after these are set, so environments and controller classes
-# (including ones loaded from user files) are inherited rather than pickled.
-_ENVS: Sequence[Environment] = ()
-
-
-def _run_task(task: tuple[int, ControllerSpec, tuple[int, ...], EvalSettings]) -> ChunkResult:
-    env_index, cs, questions, rs = task
-    return run_chunk(_ENVS[env_index], cs, questions, rs)
-
-
 Task = tuple[int, ControllerSpec, tuple[int, ...], EvalSettings]
+
+
+def _run_task(envs: Sequence[Environment], task: Task) -> ChunkResult:
+    env_index, cs, questions, rs = task
+    return run_chunk(envs[env_index], cs, questions, rs)
 
 
 def run_tasks(
     envs: Sequence[Environment],
     tasks: Sequence[Task],
-    workers: int = 1,
+    workers: Workers = 1,
     on_done: Callable[[int, ChunkResult], None] | None = None,
 ) -> list[ChunkResult]:
-    """Run tasks (env index, spec, questions, settings); results in task order."""
-    global _ENVS
+    """Run tasks (env index, spec, questions, settings); results in task order. Forked workers
+    inherit the environments (and controller classes loaded from user files); on a cluster they
+    travel once per node."""
     results: dict[int, ChunkResult] = {}
 
     def finish(n: int, result: ChunkResult) -> None:
@@ -190,9 +186,5 @@ def run_tasks(
         if on_done:
             on_done(n, result)
 
-    _ENVS = envs
-    try:
-        fork_map(_run_task, tasks, workers, finish)
-    finally:
-        _ENVS = ()
+    run_map(_run_task, list(envs), tasks, workers, finish)
     return [results[n] for n in range(len(tasks))]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..controllers import ControllerSpec, make_solver
 from ..data import Environment, apply_matching
-from ..procs import check_workers
+from ..procs import Workers, check_workers, slots
 from .protocol import Protocol
 from .runner import ChunkResult, EpisodeError, Task, run_tasks
 from .settings import EvalSettings
@@ -101,8 +101,10 @@ def _merge(
         per_q += [k / reps for k in c.correct]
         per_q_tokens += [x / reps for x in c.cost]
         per_q_sequential += [x / reps for x in c.sequential]
-        cost += sum(c.cost)
-        sequential += sum(c.sequential)
+        for x in c.cost:  # question by question: the sums do not depend on the chunking
+            cost += x
+        for n in c.sequential:
+            sequential += n
         errors += c.errors
         seconds += c.seconds
         truncated += c.truncated
@@ -141,7 +143,7 @@ def evaluate(
     betas: Sequence[float | None] | None = None,
     *,
     settings: EvalSettings | None = None,
-    workers: int = 1,
+    workers: Workers = 1,
     progress: Callable[[int], None] | None = None,
     protocol: Protocol | None = None,
     match: str | None = None,
@@ -156,14 +158,15 @@ def evaluate(
     if not envs:
         raise ValueError("no environments to evaluate")
     rs = settings_from(settings, protocol, match, kappa_probe, budget)
-    check_workers(workers)
+    if isinstance(workers, int):
+        check_workers(workers)
     envs = [apply_matching(env, rs.match) for env in envs]
     specs = [controller.with_beta(b) for b in betas] if betas is not None else [controller]
     for cs in specs:
         make_solver(cs)  # fail once, up front, on a controller that cannot be built
     # small chunks balance the load over workers (questions differ a lot in cost) and let the
     # progress callback move smoothly
-    per_task = max(1, min(len(e) for e in envs) // (8 * workers))
+    per_task = max(1, min(len(e) for e in envs) // (8 * slots(workers)))
     tasks: list[Task] = []
     owner: list[tuple[int, int]] = []
     for ei, env in enumerate(envs):

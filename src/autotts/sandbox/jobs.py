@@ -20,10 +20,10 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..cluster import LocalFiles, ShippedFiles
 from ..controllers import ControllerSpec
 from ..data import Environment, Question, apply_matching, load_env, write_env
 from ..evaluate import (
@@ -35,6 +35,7 @@ from ..evaluate import (
     merge_chunks,
     settings_from,
 )
+from ..procs import Workers, slots, thread_map
 from .loader import policy_reason
 from .outcome import Limits, SandboxOutcome
 from .policy import check_source
@@ -245,7 +246,7 @@ def evaluate_sandboxed(
     params: dict[str, Any] | None = None,
     limits: Limits = Limits(),  # noqa: B008  (frozen)
     label: str | None = None,
-    workers: int = 1,
+    workers: Workers = 1,
     progress: Callable[[int], None] | None = None,
     filename: str = "controller.py",
     strict: bool = False,
@@ -259,24 +260,23 @@ def evaluate_sandboxed(
         raise ValueError("evaluate_sandboxed needs environments and betas")
     cand = Candidate(source, class_name, filename)
     rs = settings_from(settings, protocol, match, kappa_probe, budget)
-    groups = split_grid(len(paths), len(betas), workers)
+    groups = split_grid(len(paths), len(betas), slots(workers))
+    local = isinstance(workers, int)
+    files = LocalFiles() if local else ShippedFiles.of(paths)
+    jobs = [
+        _Group(cand, tuple(paths[i] for i in env_ix), tuple(betas[j] for j in beta_ix), rs,
+               params, strict, label, limits, progress if local else None)
+        for env_ix, beta_ix in groups
+    ]  # fmt: skip
+    outs: dict[int, SweepOutcome] = {}
 
-    def one(group: tuple[list[int], list[int]]) -> SweepOutcome:
-        env_ix, beta_ix = group
-        return sweep_candidate(
-            cand,
-            [paths[i] for i in env_ix],
-            [betas[j] for j in beta_ix],
-            settings=rs,
-            params=params,
-            strict=strict,
-            label=label,
-            limits=limits,
-            progress=progress,
-        )
+    def finish(n: int, out: SweepOutcome) -> None:
+        outs[n] = out
+        if progress is not None and not local:  # a cluster reports whole groups
+            progress(sum(r.episodes for r in out.results))
 
-    with ThreadPoolExecutor(max(1, min(workers, len(groups)))) as pool:
-        done = list(pool.map(one, groups))
+    thread_map(_sweep_group, files, jobs, workers, finish)
+    done = [outs[n] for n in range(len(jobs))]
     failed = [d.outcome for d in done if not d.outcome.ok]
     if failed:
         return failed[0], []
@@ -289,6 +289,35 @@ def evaluate_sandboxed(
     seconds = max(d.outcome.seconds for d in done)
     summary = SandboxOutcome("ok", "", {"results": [r.to_json() for r in ordered]}, seconds)
     return summary, ordered
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One sandbox's share of an :func:`evaluate_sandboxed` grid."""
+
+    cand: Candidate
+    paths: tuple[str, ...]
+    betas: tuple[float | None, ...]
+    settings: EvalSettings
+    params: dict[str, Any] | None
+    strict: bool
+    label: str | None
+    limits: Limits
+    progress: Callable[[int], None] | None
+
+
+def _sweep_group(files: Any, g: _Group) -> SweepOutcome:
+    return sweep_candidate(
+        g.cand,
+        [files.local(p) for p in g.paths],
+        list(g.betas),
+        settings=g.settings,
+        params=g.params,
+        strict=g.strict,
+        label=g.label,
+        limits=g.limits,
+        progress=g.progress,
+    )
 
 
 def _ci(r: EvalResult) -> tuple[float, float]:

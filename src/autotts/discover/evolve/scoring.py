@@ -17,7 +17,7 @@ import numpy as np
 
 from ...data import Environment
 from ...evaluate import Protocol
-from ...procs import fork_map
+from ...procs import Workers, run_map
 from .genome import Genome
 from .tables import Table
 
@@ -38,10 +38,6 @@ class FitnessSettings:
     @property
     def chain_orders(self) -> Protocol:
         return Protocol(self.protocol, self.replicates, self.seed)
-
-
-_FENVS: Sequence[Any] = ()
-_SETTINGS: FitnessSettings | None = None
 
 
 def prepare(envs: Sequence[Environment], settings: FitnessSettings) -> list[Any]:
@@ -75,22 +71,18 @@ def tables_of(genome: Genome, fenvs: Sequence[Any], s: FitnessSettings) -> list[
     return out
 
 
-def _task(genome: Genome) -> list[Table]:
-    assert _SETTINGS is not None
-    return tables_of(genome, _FENVS, _SETTINGS)
+def _task(shared: tuple[Sequence[Any], FitnessSettings], genome: Genome) -> list[Table]:
+    fenvs, settings = shared
+    return tables_of(genome, fenvs, settings)
 
 
 def score_all(
     genomes: Sequence[Genome],
     fenvs: Sequence[Any],
     settings: FitnessSettings,
-    workers: int,
+    workers: Workers,
     on_done: Callable[[int, list[Table]], None],
 ) -> None:
-    """Tables of every genome, ``workers`` forked processes at a time."""
-    global _FENVS, _SETTINGS
-    _FENVS, _SETTINGS = fenvs, settings
-    try:
-        fork_map(_task, list(genomes), workers, on_done)
-    finally:
-        _FENVS, _SETTINGS = (), None
+    """Tables of every genome, ``workers`` forked processes at a time (or on a cluster: the
+    encoded environments travel once per node and the kernel compiles once per worker)."""
+    run_map(_task, (fenvs, settings), list(genomes), workers, on_done)

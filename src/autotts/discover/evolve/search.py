@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...procs import Workers
 from .fitness import Fitness, SearchReference, fitness
 from .genome import Genome, crossover, mutate, random_genome, seed_genomes, suggest
 from .scoring import FitnessSettings, score_all
@@ -89,7 +90,7 @@ class Search:
     settings: FitnessSettings
     seed: int
     size: int = 16
-    workers: int = 2
+    workers: Workers = 2
     state_path: Path | None = None
     members: list[Member] = field(default_factory=list)
     promoted: list[list[str]] = field(default_factory=list)  # genome keys per round

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...data import load_env
+from ...procs import Workers
 from ..evolve.fitness import EnvReference, SearchReference
 from ..evolve.render import class_name, render
 from ..evolve.scoring import FitnessSettings, prepare
@@ -71,7 +72,7 @@ class EvolveProposer:
         per_round: int = 1,
         population: int = 16,
         generations: int = GENERATIONS_PER_ROUND,
-        workers: int = 2,
+        workers: Workers = 2,
     ) -> None:
         self.generations = generations
         self.envs = list(search_envs)
