@@ -137,7 +137,7 @@ def sandbox_settings(settings: EvalSettings) -> dict[str, Any]:
 
 
 def _json_line(r: EvalResult) -> str:
-    record = r.to_json()
+    record = r.to_json(wall_clock=False)
     for key in ("per_question_accuracy", "per_question_tokens", "per_question_sequential"):
         record.pop(key, None)  # keeps lines short; the CLI reports aggregates
     return json.dumps(record)

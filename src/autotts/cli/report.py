@@ -108,7 +108,6 @@ def _report_run(run_dir: str, output: str, title: str | None, as_json: bool) -> 
             "candidates": len(view.candidates),
             "measured": len(view.search),
             "selected": selected.get("id"),
-            "seconds": round(seconds, 2),
             "autotts": made.to_json(),
         }
         click.echo(json.dumps(summary))
@@ -304,7 +303,6 @@ def report(
             "points": len(data.points),
             "episodes": episodes_needed(envs, specs, proto),
             "errors": sum(p.result.errors for p in data.points),
-            "seconds": round(seconds, 2),
             "autotts": made.to_json(),
         }
         click.echo(json.dumps(summary))

@@ -79,8 +79,8 @@ class RayPool:
 
         self.address = address
         self._ray = ray
-        self._remote = ray.remote(_run_unit).options(
-            num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False
+        self._remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(
+            _run_unit
         )
         self._refs: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
         self.lost = False
@@ -98,7 +98,7 @@ class RayPool:
         from .. import __version__
 
         nodes = [n for n in self._ray.nodes() if n.get("Alive")]
-        probe = self._ray.remote(_node_version).options(num_cpus=0, max_retries=0)
+        probe = self._ray.remote(num_cpus=0, max_retries=0)(_node_version)
         refs = [
             probe.options(
                 scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)

@@ -115,7 +115,8 @@ def _side_json(s: Side, results: Sequence[EvalResult] | None = None) -> dict[str
     d["accuracy_at_max_beta"] = s.top
     if results is not None:
         d["points"] = [
-            {k: v for k, v in r.to_json().items() if k != "per_question_accuracy"} for r in results
+            {k: v for k, v in r.to_json(wall_clock=False).items() if k != "per_question_accuracy"}
+            for r in results
         ]
     return d
 

@@ -48,8 +48,13 @@ class EvalResult:
     per_question_tokens: tuple[float, ...] = field(repr=False, default=())
     per_question_sequential: tuple[float, ...] = field(repr=False, default=())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, wall_clock: bool = True) -> dict[str, Any]:
+        """The record as JSON; ``wall_clock=False`` leaves out ``seconds`` (how long it took,
+        which no two runs share), so what a command prints is a function of its inputs: the
+        same bytes on any number of workers or on a cluster."""
         d = asdict(self)
+        if not wall_clock:
+            del d["seconds"]
         d["accuracy_ci95"] = list(self.accuracy_ci95)
         d["per_question_accuracy"] = list(self.per_question_accuracy)
         d["error_examples"] = list(self.error_examples)

@@ -166,7 +166,7 @@ def _setup_section(
         rc = data.controller(p.controller)
         records.append(
             {"label": p.controller, "point": rc.point_label(p.value), "sweep": rc.sweep,
-             "value": p.value, **p.result.to_json()}
+             "value": p.value, **p.result.to_json(wall_clock=False)}
         )  # fmt: skip
     results = {"autotts": made, "results": records}
     (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
