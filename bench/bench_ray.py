@@ -144,8 +144,8 @@ def main() -> None:
         spec = ControllerSpec("cmc")
 
         def sweep(workers: Any) -> list[Any]:
-            return [r.to_json(wall_clock=False)
-                    for r in evaluate(all_envs, spec, DEFAULT_BETAS, settings=rs, workers=workers)]  # fmt: skip
+            got = evaluate(all_envs, spec, DEFAULT_BETAS, settings=rs, workers=workers)
+            return [r.to_json(wall_clock=False) for r in got]
 
         ts_local, a = timed(lambda: sweep(2))
         ts_ray, b = timed(lambda: sweep(pool))

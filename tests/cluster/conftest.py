@@ -3,6 +3,7 @@ worker node process, one CPU each (so work really is spread over two raylets).""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import pytest
 pytest.importorskip("ray", reason="pip install 'autotts[ray]' (the dev extra has it)")
 
 RAY = str(Path(sys.executable).with_name("ray"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -41,10 +43,8 @@ class Cluster:
                 os.killpg(p.pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
         for p in self.procs:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
@@ -54,10 +54,8 @@ class Cluster:
 
 
 def with_suppressed_kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def processes_under(text: str) -> list[int]:
@@ -80,6 +78,8 @@ def start_cluster() -> Cluster:
     common = ["--num-cpus", "1", "--disable-usage-stats", "--block", "--node-ip-address",
               "127.0.0.1"]  # fmt: skip
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # the workers import autotts as installed, and tests/ (work units defined by the tests)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env.pop("AUTOTTS_RAY_ADDRESS", None)
     head = subprocess.Popen(
         [RAY, "start", "--head", "--port", str(port), "--temp-dir", temp,

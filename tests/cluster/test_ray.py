@@ -50,7 +50,8 @@ def envs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
 def discover_args(envs: dict[str, list[str]], run_dir: Path) -> list[str]:
     return ["discover", "--search-env", *envs["search"], "--heldout-env", *envs["heldout"],
             "--proposer", "evolve", "--rounds", "2", "--generations", "2", "--population", "6",
-            "--betas", "0,0.5,1", "--replicates", "4", "--run-dir", str(run_dir), "--json"]  # fmt: skip
+            "--betas", "0,0.5,1", "--replicates", "4", "--run-dir", str(run_dir),
+            "--json"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +162,7 @@ def test_a_killed_worker_loses_nothing(
             killed += 1
             time.sleep(1.0)
         time.sleep(0.05)
-    out, err = proc.communicate(timeout=600)
+    _, err = proc.communicate(timeout=600)
     assert killed >= 1, "no worker was caught running a unit"
     assert proc.returncode == 0, err
     assert summary_of(run_dir) == local_summary

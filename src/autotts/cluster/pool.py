@@ -1,32 +1,33 @@
 """A Ray cluster as a pool of workers: the same ``map`` the local fork pool offers.
 
 ``RayPool.map(fn, shared, tasks, on_done)`` calls ``fn(shared, task)`` for every task as a Ray
-task and ``on_done(task index, result)`` on the driver as each one ends. ``shared`` (the
-environments, encoded environments or environment files of a run) is put in the object store
-once per pool, so it travels to each node once, and is unpickled once per worker process.
+task and ``on_done(task index, result)`` here as each one ends. ``shared`` (the environments,
+encoded environments or environment files of a run) is put in the object store once per pool,
+so it travels to each node once, and is unpickled once per worker process.
 
-Faults: a task whose worker dies is retried by Ray (:data:`TASK_RETRIES`); an exception the
-work raises is re-raised here as itself. The driver watches the cluster's control service
-while it waits: when it stops answering, :class:`ClusterLost` says how far the run got (the
-callers have filed every finished unit by then) instead of Ray ending the process a minute
-later.
+The Ray driver is a child process (:mod:`.bridge`), because Ray ends its driver outright when
+the cluster goes away; here that is end-of-file on a pipe, and :class:`ClusterLost` says how
+far the run got (callers have filed every finished unit by then). Faults short of that are
+Ray's: a task whose worker dies runs again (:data:`.bridge.TASK_RETRIES`); an exception the
+work raised is re-raised here as itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import importlib.util
 import os
 import socket
-import time
+import subprocess
+import sys
+import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .bridge import read_frame, write_frame
+
 ENV_VAR = "AUTOTTS_RAY_ADDRESS"
-TASK_RETRIES = 5  # a worker killed mid-task: its task runs again, elsewhere if need be
-LOST_AFTER_S = 6.0  # the control service unreachable this long: the cluster is gone
-_POLL_S = 1.0
 
 
 class ClusterError(RuntimeError):
@@ -46,91 +47,82 @@ def resolve_address(given: str | None) -> str:
 def connect(address: str | None = None) -> RayPool:
     """Connect to the Ray cluster at ``address`` (see :func:`resolve_address`) and check that
     every node can run autotts. Never starts a cluster: nothing there is a ClusterError."""
-    try:
-        import ray
-    except ImportError:
-        raise ClusterError("--ray needs Ray: pip install 'autotts[ray]'") from None
+    if importlib.util.find_spec("ray") is None:
+        raise ClusterError("--ray needs Ray: pip install 'autotts[ray]'")
     where = resolve_address(address)
-    # Ray ends a driver that lost its cluster after this long; this pool notices first
-    os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", "3600")
-    if ray.is_initialized():
-        ray.shutdown()
-    try:
-        ray.init(
-            address=where,
-            namespace="autotts",
-            logging_level=logging.ERROR,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ClusterError(f"no Ray cluster at {where}: {first}") from None
-    pool = RayPool(where)
-    pool.check_nodes()
-    return pool
+    host, _, port = where.rpartition(":")
+    if host and port.isdigit() and "://" not in where:  # Ray would retry for minutes
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as e:
+            raise ClusterError(f"no Ray cluster at {where}: {e.strerror or e}") from None
+    return RayPool(where)
+
+
+class _Raised(Exception):
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 class RayPool:
-    """Workers on a connected Ray cluster (see :func:`connect`)."""
+    """Workers on a Ray cluster, driven through a :mod:`.bridge` child process."""
 
     def __init__(self, address: str) -> None:
-        import ray
-
         self.address = address
-        self._ray = ray
-        self._remote = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(
-            _run_unit
-        )
-        self._refs: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
         self.lost = False
-        self._gcs = _gcs_address(ray)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  (Ray's messages, kept off the terminal)
+        env = {**os.environ, "RAY_gcs_rpc_server_reconnect_timeout_s": "30"}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "autotts.cluster.bridge", address, str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env,
+        )  # fmt: skip
+        self._refs: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._next = 0
+        try:
+            msg = self._read(0, 0)
+        except ClusterLost:
+            self.close()
+            raise ClusterError(f"no Ray cluster at {address}: the connection ended") from None
+        if msg[0] == "fail":
+            self.close()
+            raise ClusterError(msg[1])
+        self.slots: int = int(msg[1])
 
-    @property
-    def slots(self) -> int:
-        """Tasks the cluster runs at once: its CPUs."""
-        return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+    def _send(self, msg: Any) -> None:
+        assert self._proc.stdin is not None
+        try:
+            write_frame(self._proc.stdin, msg)
+        except (BrokenPipeError, OSError):
+            self._lost(0, 0)
 
-    def check_nodes(self) -> None:
-        """One task on every alive node: autotts must import there, at this version."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    def _read(self, done: int, total: int) -> Any:
+        out = self._proc.stdout
+        assert out is not None
+        try:
+            return read_frame(out)
+        except (EOFError, OSError):
+            self._lost(done, total)
 
-        from .. import __version__
+    def _lost(self, done: int, total: int) -> Any:
+        self.lost = True
+        self._proc.kill()
+        self._proc.wait()
+        far = f" ({done} of {total} tasks had finished; what finished is kept)" if total else ""
+        raise ClusterLost(f"the Ray cluster at {self.address} went away{far}")
 
-        nodes = [n for n in self._ray.nodes() if n.get("Alive")]
-        probe = self._ray.remote(num_cpus=0, max_retries=0)(_node_version)
-        refs = [
-            probe.options(
-                scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
-            ).remote()
-            for n in nodes
-        ]
-        for node, ref in zip(nodes, refs, strict=True):
-            where = node.get("NodeManagerAddress", "?")
-            try:
-                version = self._ray.get(ref, timeout=120)
-            except Exception as e:
-                raise ClusterError(
-                    f"node {where} of the Ray cluster at {self.address} cannot run autotts "
-                    f"(install autotts there, the same version): {type(e).__name__}"
-                ) from None
-            if version != __version__:
-                raise ClusterError(
-                    f"node {where} of the Ray cluster at {self.address} has autotts "
-                    f"{version}, this driver {__version__}: install the same version"
-                )
-
-    def _put(self, shared: Any) -> Any:
+    def _put(self, shared: Any) -> int:
         # a tuple of the same objects (environments, settings) is the same shared value
         key: Any = tuple(map(id, shared)) if type(shared) is tuple else id(shared)
         if key in self._refs:
             self._refs.move_to_end(key)
             return self._refs[key][1]
-        ref = self._ray.put(shared)
-        self._refs[key] = (shared, ref)  # holding ``shared`` keeps its id from being reused
+        self._next += 1
+        self._send(("put", self._next, shared))
+        self._refs[key] = (shared, self._next)  # holding ``shared`` keeps its id unused
         while len(self._refs) > 8:
-            self._refs.popitem(last=False)
-        return ref
+            _, (_, old) = self._refs.popitem(last=False)
+            self._send(("drop", old))
+        return self._next
 
     def map(
         self,
@@ -143,61 +135,40 @@ class RayPool:
         as each ends (in completion order: callers file results by index)."""
         if not tasks:
             return
-        ray = self._ray
-        box = [self._put(shared)]  # in a list, so Ray passes the reference, not the value
-        index = {ref: n for n, ref in enumerate(self._remote.remote(box, fn, t) for t in tasks)}
-        pending = list(index)
-        unreachable_since: float | None = None
+        if self.lost:
+            raise ClusterLost(f"the Ray cluster at {self.address} went away")
+        self._send(("map", fn, self._put(shared), list(tasks)))
+        done = 0
         try:
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1, timeout=_POLL_S)
-                if not ready:
-                    unreachable_since = self._watch(unreachable_since, len(tasks), len(pending))
-                    continue
-                unreachable_since = None
-                for ref in ready:
-                    on_done(index[ref], self._result(ref))
+            while True:
+                msg = self._read(done, len(tasks))
+                if msg[0] == "end":
+                    return
+                if msg[0] == "raise":  # the bridge cancelled the rest and waits for more work
+                    raise _Raised(msg[1])
+                on_done(msg[1], msg[2])
+                done += 1
+        except _Raised as r:
+            raise r.error from None
+        except ClusterLost:
+            raise
         except BaseException:
-            for ref in pending:
-                with contextlib.suppress(Exception):
-                    ray.cancel(ref, force=True)
+            self.close(force=True)  # Ctrl-C or a failing callback: the bridge and tasks end now
             raise
 
-    def _result(self, ref: Any) -> Any:
-        exc = self._ray.exceptions
-        try:
-            return self._ray.get(ref)
-        except exc.RayTaskError as e:
-            cause = getattr(e, "cause", None)
-            if isinstance(cause, Exception):
-                raise cause from None
-            raise
-        except (exc.WorkerCrashedError, exc.NodeDiedError, exc.ObjectLostError) as e:
-            raise ClusterError(
-                f"a task failed on the Ray cluster at {self.address} after {TASK_RETRIES} "
-                f"retries: {type(e).__name__}"
-            ) from None
-
-    def _watch(self, since: float | None, total: int, left: int) -> float | None:
-        """Probe the control service; raise :class:`ClusterLost` once it has been unreachable
-        for :data:`LOST_AFTER_S`."""
-        if self._gcs is None or _reachable(self._gcs):
-            return None
-        now = time.monotonic()
-        if since is None:
-            return now
-        if now - since >= LOST_AFTER_S:
-            self.lost = True
-            raise ClusterLost(
-                f"the Ray cluster at {self.address} went away ({total - left} of {total} "
-                "tasks had finished; what finished is kept)"
-            )
-        return since
-
-    def close(self) -> None:
-        if not self.lost:
-            with contextlib.suppress(Exception):
-                self._ray.shutdown()
+    def close(self, force: bool = False) -> None:
+        if force and self._proc.poll() is None:
+            self._proc.kill()
+        if self._proc.poll() is None:
+            with contextlib.suppress(OSError):
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._log.close()
 
     def __enter__(self) -> RayPool:
         return self
@@ -206,40 +177,4 @@ class RayPool:
         self.close()
 
 
-def _gcs_address(ray: Any) -> tuple[str, int] | None:
-    try:
-        text = ray.get_runtime_context().gcs_address
-    except Exception:
-        return None
-    host, _, port = str(text).rpartition(":")
-    return (host, int(port)) if host and port.isdigit() else None
-
-
-def _reachable(addr: tuple[str, int]) -> bool:
-    try:
-        with socket.create_connection(addr, timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-# ------------------------------------------------------------------ on the workers
-_SHARED: OrderedDict[str, Any] = OrderedDict()
-
-
-def _run_unit(box: list[Any], fn: Callable[[Any, Any], Any], task: Any) -> Any:
-    import ray
-
-    ref = box[0]
-    key = ref.hex()
-    if key not in _SHARED:
-        _SHARED[key] = ray.get(ref)
-        while len(_SHARED) > 4:
-            _SHARED.popitem(last=False)
-    return fn(_SHARED[key], task)
-
-
-def _node_version() -> str:
-    from .. import __version__
-
-    return __version__
+__all__ = ["ENV_VAR", "ClusterError", "ClusterLost", "RayPool", "connect", "resolve_address"]
