@@ -74,13 +74,20 @@ def main(address: str, parent: int) -> None:
             msg = read_frame(inp)
         except EOFError:
             return
-        if msg[0] == "put":
-            refs[msg[1]] = ray.put(msg[2])
-        elif msg[0] == "drop":
-            refs.pop(msg[1], None)
-        elif msg[0] == "map":
-            _, fn, key, tasks = msg
-            _map(ray, remote, fn, refs[key], tasks, out, address)
+        except Exception as e:  # the parent hears at its next map
+            _raise(out, RuntimeError(f"the Ray driver cannot read a request ({type(e).__name__}: "
+                                     f"{e}); work units must be importable functions"))  # fmt: skip
+            continue
+        try:
+            if msg[0] == "put":
+                refs[msg[1]] = ray.put(msg[2])
+            elif msg[0] == "drop":
+                refs.pop(msg[1], None)
+            elif msg[0] == "map":
+                _, fn, key, tasks = msg
+                _map(ray, remote, fn, refs[key], tasks, out, address)
+        except Exception as e:
+            _raise(out, e)
 
 
 def _map(ray: Any, remote: Any, fn: Any, ref: Any, tasks: list[Any], out: IO[bytes],
