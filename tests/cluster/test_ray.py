@@ -94,6 +94,31 @@ def test_sandboxed_evaluate_and_compare_are_identical_on_ray(
         assert str(Path(envs["search"][0]).resolve()) in ray.stdout  # the driver's paths
 
 
+def test_report_files_are_identical_on_ray(
+    cluster: Cluster, envs: dict[str, list[str]], tmp_path: Path
+) -> None:
+    """Every file but the provenance (command line, creation time) is the same."""
+    args = ["report", "--env", envs["search"][0], "--controller", "sc", "cmc", "--replicates",
+            "4", "--json"]  # fmt: skip
+    local = autotts(*args, "-o", tmp_path / "local", "--workers", "2")
+    ray = autotts(*args, "-o", tmp_path / "ray", "--ray", cluster.address)
+    assert local.returncode == ray.returncode == 0, local.stderr + ray.stderr
+    files = sorted(p.name for p in (tmp_path / "local").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "ray").iterdir())
+    assert "results.json" in files
+    for name in files:
+        a, b = (tmp_path / "local" / name).read_bytes(), (tmp_path / "ray" / name).read_bytes()
+        if name.endswith((".json", ".html")):
+            a, b = _without_provenance(a), _without_provenance(b)
+        assert a == b, name
+
+
+def _without_provenance(data: bytes) -> bytes:
+    marks = ('"command":', '"created":', "Made by")
+    keep = [line for line in data.decode().splitlines() if not any(m in line for m in marks)]
+    return "\n".join(keep).encode()
+
+
 def test_env_var_chooses_the_cluster(cluster: Cluster, envs: dict[str, list[str]]) -> None:
     args = ["evaluate", "--env", envs["search"][0], "--controller", "sc", "--replicates", "3",
             "--json"]  # fmt: skip
