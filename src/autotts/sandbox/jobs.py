@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..cluster import LocalFiles, ShippedFiles
 from ..controllers import ControllerSpec
 from ..data import Environment, Question, apply_matching, load_env, write_env
 from ..evaluate import (
@@ -261,6 +260,8 @@ def evaluate_sandboxed(
     cand = Candidate(source, class_name, filename)
     rs = settings_from(settings, protocol, match, kappa_probe, budget)
     groups = split_grid(len(paths), len(betas), slots(workers))
+    from ..cluster import LocalFiles, ShippedFiles  # here: the sandbox child never loads it
+
     local = isinstance(workers, int)
     files = LocalFiles() if local else ShippedFiles.of(paths)
     jobs = [
